@@ -1,0 +1,70 @@
+"""Record stages: ingest, validate, deidentify, corpus."""
+
+from kfp import dsl
+from kfp.dsl import HTML, Dataset, Input, Metrics, Output
+
+from strongroom.components import BASE_IMAGE
+
+
+@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
+def ingest_op(source: str, contract: str, ingested: Output[Dataset]):
+    """Read CSV / Parquet / JSONL records, check columns against the contract, write Parquet."""
+    from strongroom.stages import ingest_stage
+
+    ingested.metadata.update(ingest_stage(source, contract, ingested.path))
+
+
+@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
+def validate_op(
+    ingested: Input[Dataset],
+    contract: str,
+    validated: Output[Dataset],
+    report: Output[HTML],
+    metrics: Output[Metrics],
+):
+    """Great Expectations suite from the contract; bad rows quarantined; counts only in reports."""
+    import shutil
+    from pathlib import Path
+
+    from strongroom.records.validate import REPORT_HTML
+    from strongroom.stages import validate_stage
+
+    counts = validate_stage(ingested.path, contract, validated.path)
+    shutil.copyfile(Path(validated.path) / REPORT_HTML, report.path)
+    for name in ("rows_in", "rows_ok", "rows_quarantined"):
+        metrics.log_metric(name, counts[name])
+    validated.metadata.update(counts)
+
+
+@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
+def deidentify_op(
+    validated: Input[Dataset], contract: str, key_file: str, deidentified: Output[Dataset]
+):
+    """Drop / pseudonymise / generalise identifier columns; redact free text with Presidio."""
+    from strongroom.stages import deidentify_stage
+
+    deidentified.metadata.update(
+        deidentify_stage(validated.path, contract, key_file, deidentified.path)
+    )
+
+
+@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
+def corpus_op(
+    deidentified: Input[Dataset],
+    contract: str,
+    max_seq_len: int,
+    eval_fraction: float,
+    corpus: Output[Dataset],
+):
+    """One byte-level example per person, split by person."""
+    from strongroom.stages import corpus_stage
+
+    corpus.metadata.update(
+        corpus_stage(
+            deidentified.path,
+            contract,
+            corpus.path,
+            max_seq_len=max_seq_len,
+            eval_fraction=eval_fraction,
+        )
+    )

@@ -1,0 +1,189 @@
+"""The `strongroom` command line. Every command has --help."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from strongroom.errors import StrongroomError
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from strongroom.local_run import PipelineParams, new_run_dir, run_local, summarize
+    from strongroom.records.demo import write_demo_records
+
+    run_dir = new_run_dir(args.workdir)
+    print(f"strongroom demo: {args.units} synthetic patients, target epsilon {args.epsilon}")
+    records = write_demo_records(run_dir / "records" / "encounters.csv", args.units, seed=args.seed)
+    params = PipelineParams(
+        records_path=str(records),
+        target_epsilon=args.epsilon,
+        model_preset=args.preset,
+        epochs=args.epochs,
+        seed=args.seed,
+    )
+    decision = run_local(params, run_dir)
+    print("\n" + summarize(decision, run_dir))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from strongroom.local_run import load_params, new_run_dir, run_local, summarize
+
+    params = load_params(args.config)
+    run_dir = new_run_dir(args.workdir)
+    decision = run_local(params, run_dir)
+    print("\n" + summarize(decision, run_dir))
+    return 0 if decision["passed"] else 3
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from strongroom.pipelines.compile import compile_pipeline
+
+    print(f"wrote {compile_pipeline(args.out)}")
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from strongroom.privacy.plan import make_plan
+
+    plan = make_plan(
+        target_epsilon=args.epsilon,
+        delta=args.delta,
+        units=args.units,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        max_grad_norm=args.max_grad_norm,
+    )
+    print(json.dumps(plan.to_dict(), indent=2))
+    return 0
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    name, sep, version = ref.rpartition("/")
+    if not sep or not name or not version:
+        raise StrongroomError(f"expected MODEL/VERSION, got {ref!r}")
+    return name, version
+
+
+def _card(args: argparse.Namespace) -> int:
+    import mlflow
+
+    from strongroom.tracking.registry import use_store
+
+    name, version = _split_ref(args.ref)
+    use_store(args.tracking_uri)
+    print(mlflow.MlflowClient().get_model_version(name, version).description)
+    return 0
+
+
+def _gate(args: argparse.Namespace) -> int:
+    from strongroom.release import gate_version
+
+    name, version = _split_ref(args.ref)
+    decision = gate_version(args.tracking_uri, name, version, args.policy)
+    for rule in decision["rules"]:
+        print(f"[{'pass' if rule['passed'] else 'FAIL'}] {rule['id']}: {rule['reason']}")
+    print("PASSED" if decision["passed"] else "FAILED")
+    return 0 if decision["passed"] else 3
+
+
+def _stage(args: argparse.Namespace) -> int:
+    from strongroom import stages
+
+    out = Path(args.out)
+    if args.command == "ingest":
+        result = stages.ingest_stage(args.source, args.contract, str(out))
+    elif args.command == "validate":
+        ingest_dir = out / "ingest"
+        stages.ingest_stage(args.source, args.contract, str(ingest_dir))
+        result = stages.validate_stage(str(ingest_dir), args.contract, str(out / "validate"))
+    else:
+        result = stages.deidentify_stage(args.validated, args.contract, args.key_file, str(out))
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def _tracking_arg(parser: argparse.ArgumentParser) -> None:
+    import os
+
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI"),
+        required="MLFLOW_TRACKING_URI" not in os.environ,
+        help="MLflow store (default: $MLFLOW_TRACKING_URI)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="strongroom", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="generate records and run the whole pipeline locally")
+    demo.add_argument("--units", type=int, default=2000, help="patients to generate")
+    demo.add_argument("--epsilon", type=float, default=4.0, help="target epsilon (per patient)")
+    demo.add_argument("--epochs", type=float, default=3.0, help="passes over the patients")
+    demo.add_argument("--preset", default="demo", help="model preset")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--workdir", default="strongroom-runs", help="parent of the run directory")
+    demo.set_defaults(func=_demo)
+
+    run = sub.add_parser("run", help="the whole pipeline on your records (kfp local runner)")
+    run.add_argument("config", help="YAML with the pipeline parameters (records_path, ...)")
+    run.add_argument("--workdir", default="strongroom-runs")
+    run.set_defaults(func=_run)
+
+    comp = sub.add_parser("compile", help="write the pipeline's IR YAML for Kubeflow")
+    comp.add_argument("--out", default="pipeline.yaml")
+    comp.set_defaults(func=_compile)
+
+    plan = sub.add_parser("plan", help="DP training plan: noise for a target epsilon")
+    plan.add_argument("--epsilon", type=float, required=True)
+    plan.add_argument("--delta", type=float, required=True)
+    plan.add_argument("--units", type=int, required=True, help="people in the training set")
+    plan.add_argument("--batch-size", type=int, default=64, help="expected logical batch")
+    plan.add_argument("--epochs", type=float, default=3.0)
+    plan.add_argument("--max-grad-norm", type=float, default=1.0)
+    plan.set_defaults(func=_plan)
+
+    card = sub.add_parser("card", help="print the model card of a registered version")
+    card.add_argument("ref", help="MODEL/VERSION")
+    _tracking_arg(card)
+    card.set_defaults(func=_card)
+
+    gate = sub.add_parser("gate", help="(re)evaluate a policy on a registered version")
+    gate.add_argument("ref", help="MODEL/VERSION")
+    gate.add_argument("--policy", default="hipaa", help="built-in name or YAML path")
+    _tracking_arg(gate)
+    gate.set_defaults(func=_gate)
+
+    for name, text in (("ingest", "ingest one file"), ("validate", "ingest + validate one file")):
+        stage = sub.add_parser(name, help=text)
+        stage.add_argument("source")
+        stage.add_argument("--contract", default="hospital_encounters")
+        stage.add_argument("--out", required=True, help="output directory")
+        stage.set_defaults(func=_stage)
+    deid = sub.add_parser("deidentify", help="de-identify a validated.parquet")
+    deid.add_argument("validated", help="directory holding validated.parquet")
+    deid.add_argument("--contract", default="hospital_encounters")
+    deid.add_argument("--key-file", required=True, help="pseudonymisation key (created if missing)")
+    deid.add_argument("--out", required=True)
+    deid.set_defaults(func=_stage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except StrongroomError as error:
+        print(f"strongroom: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

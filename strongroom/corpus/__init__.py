@@ -1,0 +1,1 @@
+"""Corpus: one training example per privacy unit, byte-level tokens, split by unit."""

@@ -1,0 +1,1 @@
+"""Privacy accounting and DP-SGD planning: pure math, no training state."""

@@ -1,0 +1,1 @@
+"""Records: contracts, demo generation, ingest, validation and de-identification."""

@@ -1,0 +1,104 @@
+"""Record contracts: what a table must look like and how each column is de-identified."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from strongroom.config import load_yaml_model
+
+ColumnType = Literal["string", "int", "float", "date", "datetime", "bool"]
+
+
+class Treatment(StrEnum):
+    """How the de-identification step handles a column (HIPAA Safe Harbor vocabulary)."""
+
+    KEEP = "keep"  # not an identifier: passes through
+    DROP = "drop"  # direct identifier: removed
+    PSEUDONYMIZE = "pseudonymize"  # keyed HMAC: linkable inside the run, not reversible
+    YEAR = "year"  # date -> year
+    AGE_90 = "age_90"  # ages above 89 -> "90+"
+    ZIP3 = "zip3"  # 5-digit ZIP -> first 3 digits, "000" for sparsely populated areas
+
+
+class ColumnSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: ColumnType = "string"
+    nullable: bool = True
+    treatment: Treatment = Treatment.KEEP
+    free_text: bool = False  # scanned and redacted by Presidio
+    min: float | None = None  # inclusive range for int/float columns
+    max: float | None = None
+    allowed: list[str] | None = None  # closed set of values
+    pattern: str | None = None  # full-match regular expression on the text form
+    max_length: int | None = None  # characters, for strings
+    description: str = ""
+
+
+class PairCheck(BaseModel):
+    """A row-level rule across two columns, e.g. discharge_date >= admit_date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    greater: str
+    lesser: str
+    or_equal: bool = True
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    privacy_unit: str  # the column naming the person: the unit of the DP guarantee
+    primary_key: str  # unique per row
+    columns: dict[str, ColumnSpec] = Field(min_length=1)
+    pair_checks: list[PairCheck] = Field(default_factory=list)
+    max_quarantine_fraction: float = Field(default=0.05, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Contract:
+        problems = []
+        for field in ("privacy_unit", "primary_key"):
+            if getattr(self, field) not in self.columns:
+                problems.append(f"{field} {getattr(self, field)!r} is not a declared column")
+        unit = self.columns.get(self.privacy_unit)
+        if unit is not None and unit.treatment != Treatment.PSEUDONYMIZE:
+            problems.append("the privacy_unit column must have treatment 'pseudonymize'")
+        for i, check in enumerate(self.pair_checks):
+            for side in (check.greater, check.lesser):
+                if side not in self.columns:
+                    problems.append(f"pair_checks.{i}: {side!r} is not a declared column")
+        for name, spec in self.columns.items():
+            if spec.free_text and spec.treatment not in (Treatment.KEEP, Treatment.DROP):
+                problems.append(f"columns.{name}: free_text columns take treatment keep or drop")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def identifier_columns(self) -> list[str]:
+        """Columns whose raw values identify a person (dropped or pseudonymised)."""
+        direct = (Treatment.DROP, Treatment.PSEUDONYMIZE)
+        return [
+            n for n, s in self.columns.items() if s.treatment in direct and not s.free_text
+        ]
+
+    def free_text_columns(self) -> list[str]:
+        return [n for n, s in self.columns.items() if s.free_text and s.treatment == "keep"]
+
+
+BUILTIN_CONTRACTS = ("hospital_encounters",)
+
+
+def load_contract(name_or_path: str | Path) -> Contract:
+    """Load a contract by built-in name (`hospital_encounters`) or by YAML path."""
+    if str(name_or_path) in BUILTIN_CONTRACTS:
+        ref = resources.files("strongroom.governance") / "contracts" / f"{name_or_path}.yaml"
+        with resources.as_file(ref) as path:
+            return load_yaml_model(path, Contract)
+    return load_yaml_model(name_or_path, Contract)

@@ -1,0 +1,159 @@
+"""De-identify: drop, pseudonymise or generalise contract columns; redact free text.
+
+After this step no direct identifier remains. A residual check looks for each row's own
+identifier values in what is written; the count goes to the report (and the gate), the values never.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from strongroom.errors import StrongroomError
+from strongroom.records.contract import Contract, Treatment
+from strongroom.records.io import read_strings, write_json, write_strings
+from strongroom.records.pii import redact_texts, scrub_known_values
+
+DEIDENTIFIED_FILE = "deidentified.parquet"
+REPORT_JSON = "deidentify_report.json"
+KEY_ENV = "STRONGROOM_PSEUDONYM_KEY"  # hex key; on Kubeflow, from a Kubernetes Secret
+
+# HIPAA Safe Harbor: 3-digit ZIP areas with 20,000 people or fewer become "000" (2000 census).
+_RESTRICTED_ZIP3 = {
+    "036", "059", "063", "102", "203", "556", "692", "790", "821",
+    "823", "830", "831", "878", "879", "884", "890", "893",
+}  # fmt: skip
+_MIN_KNOWN_LENGTH = 3  # shorter values (initials) would redact ordinary words
+
+
+@dataclass(frozen=True)
+class DeidentifyResult:
+    rows: int
+    identifiers_removed: int  # identifier cells dropped or pseudonymised + text entities redacted
+    residual_identifiers: int
+    report: dict[str, Any]
+
+
+def load_key(key_file: str | Path | None, *, create: bool = False) -> bytes:
+    """The pseudonymisation key: $STRONGROOM_PSEUDONYM_KEY, else a key file (made if asked)."""
+    if os.environ.get(KEY_ENV):
+        return bytes.fromhex(os.environ[KEY_ENV])
+    if key_file is None:
+        raise StrongroomError(f"no pseudonymisation key: set {KEY_ENV} or pass a key file")
+    path = Path(key_file)
+    if not path.exists():
+        if not create:
+            raise StrongroomError(f"{path}: pseudonymisation key file not found")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return bytes.fromhex(path.read_text().strip())
+
+
+def pseudonym(key: bytes, column: str, value: str) -> str:
+    """Keyed HMAC-SHA256: stable within a key, not reversible or guessable without it."""
+    digest = hmac.new(key, f"{column}\x1f{value}".encode(), hashlib.sha256).hexdigest()
+    return digest[:24]
+
+
+def generalize(treatment: Treatment, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if treatment == Treatment.YEAR:
+        return value[:4]
+    if treatment == Treatment.AGE_90:
+        return "90+" if int(value) > 89 else str(int(value))
+    if treatment == Treatment.ZIP3:
+        return "000" if value[:3] in _RESTRICTED_ZIP3 else value[:3]
+    raise ValueError(f"not a generalising treatment: {treatment}")
+
+
+def _known_values(row: pd.Series, contract: Contract) -> dict[str, str]:
+    """This row's identifying strings (and the words of names), each mapped to a tag."""
+    known: dict[str, str] = {}
+    for name, spec in contract.columns.items():
+        value = row[name]
+        if spec.free_text or spec.treatment == Treatment.KEEP or not value:
+            continue
+        tag = f"<{name.upper()}>"
+        if len(value) >= _MIN_KNOWN_LENGTH:
+            known[value] = tag
+        for word in value.split():
+            if word.isalpha() and len(word) >= _MIN_KNOWN_LENGTH:
+                known.setdefault(word, tag)
+    return known
+
+
+def _residuals(text: str | None, known: dict[str, str]) -> int:
+    if not text:
+        return 0
+    lowered = text.lower()
+    return sum(1 for value in known if len(value) >= 4 and value.lower() in lowered)
+
+
+def _transform_columns(frame: pd.DataFrame, contract: Contract, key: bytes) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    for name, spec in contract.columns.items():
+        t = spec.treatment
+        if t == Treatment.DROP:
+            continue
+        if t == Treatment.PSEUDONYMIZE:
+            out[name] = [None if v is None else pseudonym(key, name, v) for v in frame[name]]
+        elif t == Treatment.KEEP:
+            out[name] = frame[name]
+        else:
+            out[name] = [generalize(t, v) for v in frame[name]]
+    return out
+
+
+def deidentify(
+    records_path: str | Path, contract: Contract, output_dir: str | Path, *, key: bytes
+) -> DeidentifyResult:
+    """De-identify validated records into `output_dir`; returns counts only."""
+    output_dir = Path(output_dir)
+    frame = read_strings(records_path)
+    out = _transform_columns(frame, contract, key)
+    known_per_row = [_known_values(row, contract) for _, row in frame.iterrows()]
+    entity_counts: Counter[str] = Counter()
+    known_hits = residual = 0
+    for column in contract.free_text_columns():
+        scrubbed = []
+        for text, known in zip(frame[column], known_per_row, strict=True):
+            text, hits = scrub_known_values(text or "", known)
+            known_hits += hits
+            scrubbed.append(text)
+        redacted, counts = redact_texts(scrubbed)
+        entity_counts.update(counts)
+        out[column] = [r if t is not None else None for r, t in zip(redacted, frame[column], strict=True)]
+    for i, known in enumerate(known_per_row):
+        residual += sum(_residuals(out.iloc[i][c], known) for c in out.columns)
+    identifier_cells = int(frame[contract.identifier_columns()].notna().sum().sum())
+    write_strings(out, output_dir / DEIDENTIFIED_FILE)
+    report = {
+        "contract": contract.name,
+        "rows": len(frame),
+        "columns_dropped": [n for n, s in contract.columns.items() if s.treatment == "drop"],
+        "columns_pseudonymized": [
+            n for n, s in contract.columns.items() if s.treatment == "pseudonymize"
+        ],
+        "columns_generalized": {
+            n: s.treatment.value
+            for n, s in contract.columns.items()
+            if s.treatment in (Treatment.YEAR, Treatment.AGE_90, Treatment.ZIP3)
+        },
+        "identifier_cells_removed": identifier_cells,
+        "known_values_scrubbed_from_text": known_hits,
+        "text_entities_redacted": dict(sorted(entity_counts.items())),
+        "residual_identifiers": residual,
+    }
+    write_json(output_dir / REPORT_JSON, report)
+    removed = identifier_cells + known_hits + sum(entity_counts.values())
+    return DeidentifyResult(len(frame), removed, residual, report)

