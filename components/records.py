@@ -2,7 +2,6 @@
 
 from kfp import dsl
 from kfp.dsl import HTML, Dataset, Input, Metrics, Output
-
 from strongroom.components import BASE_IMAGE
 
 

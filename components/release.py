@@ -4,7 +4,6 @@ from typing import NamedTuple
 
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Model, Output
-
 from strongroom.components import BASE_IMAGE
 
 
@@ -18,7 +17,7 @@ def register_op(
     corpus: Input[Dataset],
     model: Input[Model],
     evaluation: Input[Artifact],
-) -> NamedTuple("Registered", [("version", str), ("model_uri", str)]):  # noqa: UP014
+) -> NamedTuple("Registered", [("version", str), ("model_uri", str)]):
     """MLflow run + pyfunc model + model card; a new registered version with the facts as tags."""
     from collections import namedtuple
 
@@ -40,7 +39,7 @@ def register_op(
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def gate_op(
     tracking_uri: str, model_name: str, version: str, policy: str, decision: Output[Artifact]
-) -> NamedTuple("Gate", [("passed", bool), ("decision_json", str)]):  # noqa: UP014
+) -> NamedTuple("Gate", [("passed", bool), ("decision_json", str)]):
     """Evaluate the governance policy on the version's recorded facts; per-rule reasons."""
     import json
     from collections import namedtuple

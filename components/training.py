@@ -2,7 +2,6 @@
 
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
-
 from strongroom.components import BASE_IMAGE
 
 
@@ -43,7 +42,10 @@ def train_op(
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def evaluate_op(
-    model: Input[Model], corpus: Input[Dataset], evaluation: Output[Artifact], metrics: Output[Metrics]
+    model: Input[Model],
+    corpus: Input[Dataset],
+    evaluation: Output[Artifact],
+    metrics: Output[Metrics],
 ):
     """Held-out loss and perplexity on people never used in training."""
     from strongroom.stages import evaluate_stage

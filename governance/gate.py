@@ -55,7 +55,11 @@ class GateDecision:
     rules: list[RuleResult]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"policy": self.policy, "passed": self.passed, "rules": [asdict(r) for r in self.rules]}
+        return {
+            "policy": self.policy,
+            "passed": self.passed,
+            "rules": [asdict(r) for r in self.rules],
+        }
 
 
 BUILTIN_POLICIES = ("hipaa",)
@@ -76,9 +80,13 @@ def check_rule(rule: Rule, facts: dict[str, Any]) -> RuleResult:
     try:
         passed = bool(_OPS[rule.op](actual, rule.value))
     except TypeError:
-        return RuleResult(rule.id, False, f"{rule.fact}={actual!r} cannot be compared with {rule.value!r}")
+        return RuleResult(
+            rule.id, False, f"{rule.fact}={actual!r} cannot be compared with {rule.value!r}"
+        )
     verdict = "holds" if passed else "does not hold"
-    return RuleResult(rule.id, passed, f"{rule.fact} = {actual!r} {rule.op} {rule.value!r} {verdict}")
+    return RuleResult(
+        rule.id, passed, f"{rule.fact} = {actual!r} {rule.op} {rule.value!r} {verdict}"
+    )
 
 
 def evaluate_policy(policy: Policy, facts: dict[str, Any]) -> GateDecision:

@@ -1,7 +1,6 @@
 """The train_and_gate pipeline: records in, a gated DP model version out."""
 
 from kfp import dsl
-
 from strongroom.components.records import corpus_op, deidentify_op, ingest_op, validate_op
 from strongroom.components.release import gate_op, promote_op, register_op
 from strongroom.components.training import evaluate_op, train_op

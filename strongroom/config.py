@@ -25,7 +25,9 @@ def format_validation_error(error: ValidationError) -> list[str]:
 def parse_model(data: object, model: type[M], *, source: str) -> M:
     """Validate `data` against `model`, raising ConfigError with every problem found."""
     if not isinstance(data, dict):
-        raise ConfigError(source, [f"expected a mapping at the top level, got {type(data).__name__}"])
+        raise ConfigError(
+            source, [f"expected a mapping at the top level, got {type(data).__name__}"]
+        )
     try:
         return model.model_validate(data)
     except ValidationError as error:

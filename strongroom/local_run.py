@@ -86,7 +86,7 @@ def summarize(decision: dict[str, Any], run_dir: Path) -> str:
         f"{facts['validation.rows_quarantined']:,} quarantined",
         f"identifiers    {facts['deid.identifiers_removed']:,} removed, "
         f"{facts['deid.residual_identifiers']} residual",
-        f"privacy        epsilon {facts['privacy.epsilon']:.3f} spent of "
+        f"privacy        epsilon {facts['privacy.epsilon']:.4f} spent of "
         f"{facts['privacy.target_epsilon']:g}, delta {facts['privacy.delta']:g}, "
         f"unit {facts['privacy.unit']} (PLD cross-check {facts['privacy.epsilon_pld']:.3f})",
         f"               sigma {facts['privacy.noise_multiplier']:.3f}, sampling rate "

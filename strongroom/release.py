@@ -102,7 +102,11 @@ def register_stage(
         step_losses=train["step_losses"],
         reports=reports,
     )
-    return {"version": registered.version, "model_uri": registered.model_uri, "run_id": registered.run_id}
+    return {
+        "version": registered.version,
+        "model_uri": registered.model_uri,
+        "run_id": registered.run_id,
+    }
 
 
 def gate_version(tracking_uri: str, model_name: str, version: str, policy: str) -> dict[str, Any]:
@@ -129,13 +133,18 @@ def gate_stage(
     decision = gate_version(tracking_uri, model_name, version, policy)
     client = mlflow.MlflowClient()
     client.set_model_version_tag(
-        model_name, version, f"gate.{decision['policy']}", "passed" if decision["passed"] else "failed"
+        model_name,
+        version,
+        f"gate.{decision['policy']}",
+        "passed" if decision["passed"] else "failed",
     )
     write_json(Path(out_dir) / GATE_JSON, decision)
     return decision
 
 
-def promote(tracking_uri: str, model_name: str, version: str, policy: str, alias: str = STAGING) -> dict[str, Any]:
+def promote(
+    tracking_uri: str, model_name: str, version: str, policy: str, alias: str = STAGING
+) -> dict[str, Any]:
     """Set `alias` on the version, after evaluating the gate once more (never on a failing version)."""
     import mlflow
 

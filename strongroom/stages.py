@@ -45,12 +45,17 @@ def validate_stage(ingest_dir: str, contract: str, out_dir: str) -> dict[str, An
     return {k: report[k] for k in ("rows_in", "rows_ok", "rows_quarantined", "success")}
 
 
-def deidentify_stage(validate_dir: str, contract: str, key_file: str, out_dir: str) -> dict[str, Any]:
+def deidentify_stage(
+    validate_dir: str, contract: str, key_file: str, out_dir: str
+) -> dict[str, Any]:
     key = deid.load_key(key_file or None, create=True)
     result = deid.deidentify(
         Path(validate_dir) / val.VALIDATED_FILE, load_contract(contract), out_dir, key=key
     )
-    return {"identifiers_removed": result.identifiers_removed, "residual": result.residual_identifiers}
+    return {
+        "identifiers_removed": result.identifiers_removed,
+        "residual": result.residual_identifiers,
+    }
 
 
 def corpus_stage(
@@ -95,14 +100,27 @@ def train_stage(
         epochs=epochs,
         max_grad_norm=max_grad_norm,
     )
-    log.info("DP plan: sigma %.4f, q %.5f, %d steps", plan.noise_multiplier, plan.sampling_rate, plan.steps)
+    log.info(
+        "DP plan: sigma %.4f, q %.5f, %d steps",
+        plan.noise_multiplier,
+        plan.sampling_rate,
+        plan.steps,
+    )
     result = train_dp(tokens, cfg, plan, TrainSettings(learning_rate=learning_rate, seed=seed))
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     save_checkpoint(str(Path(out_dir) / CHECKPOINT), result, plan)
     report = {
         "privacy": result.privacy(plan),
-        "model": {"preset": model_preset, "parameters": result.model.num_parameters(), **cfg.to_dict()},
-        "train": {"learning_rate": learning_rate, "seed": seed, "seconds": round(result.seconds, 2)},
+        "model": {
+            "preset": model_preset,
+            "parameters": result.model.num_parameters(),
+            **cfg.to_dict(),
+        },
+        "train": {
+            "learning_rate": learning_rate,
+            "seed": seed,
+            "seconds": round(result.seconds, 2),
+        },
         "step_losses": result.losses,
         "step_batch_sizes": result.batch_sizes,
     }

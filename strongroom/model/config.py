@@ -40,7 +40,9 @@ class GemmaConfig:
 
 PRESETS: dict[str, GemmaConfig] = {
     # tests: a few thousand parameters, trains in seconds on one CPU core
-    "tiny": GemmaConfig(max_seq_len=256, n_layers=1, d_model=32, n_heads=2, head_dim=16, ffn_hidden=64),
+    "tiny": GemmaConfig(
+        max_seq_len=256, n_layers=1, d_model=32, n_heads=2, head_dim=16, ffn_hidden=64
+    ),
     # the local demo: ~0.1M parameters, a few minutes on a laptop CPU
     "demo": GemmaConfig(),
     # GPU presets (see the DP training issue): widths follow Gemma 2 proportions

@@ -38,7 +38,12 @@ def poisson_rate(units: int, batch_size: int) -> float:
 
 
 def epsilon_for(
-    *, noise_multiplier: float, sampling_rate: float, steps: int, delta: float, accountant: str = ACCOUNTANT
+    *,
+    noise_multiplier: float,
+    sampling_rate: float,
+    steps: int,
+    delta: float,
+    accountant: str = ACCOUNTANT,
 ) -> float:
     """Epsilon of `steps` Poisson-subsampled Gaussian steps, by an Opacus accountant."""
     from opacus.accountants import create_accountant

@@ -84,9 +84,7 @@ class Contract(BaseModel):
     def identifier_columns(self) -> list[str]:
         """Columns whose raw values identify a person (dropped or pseudonymised)."""
         direct = (Treatment.DROP, Treatment.PSEUDONYMIZE)
-        return [
-            n for n, s in self.columns.items() if s.treatment in direct and not s.free_text
-        ]
+        return [n for n, s in self.columns.items() if s.treatment in direct and not s.free_text]
 
     def free_text_columns(self) -> list[str]:
         return [n for n, s in self.columns.items() if s.free_text and s.treatment == "keep"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass
@@ -93,10 +94,14 @@ def _known_values(row: pd.Series, contract: Contract) -> dict[str, str]:
 
 
 def _residuals(text: str | None, known: dict[str, str]) -> int:
+    """How many of this row's identifier values still stand as whole words in `text`."""
     if not text:
         return 0
-    lowered = text.lower()
-    return sum(1 for value in known if len(value) >= 4 and value.lower() in lowered)
+    return sum(
+        1
+        for value in known
+        if len(value) >= 4 and re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, re.IGNORECASE)
+    )
 
 
 def _transform_columns(frame: pd.DataFrame, contract: Contract, key: bytes) -> pd.DataFrame:
@@ -132,7 +137,9 @@ def deidentify(
             scrubbed.append(text)
         redacted, counts = redact_texts(scrubbed)
         entity_counts.update(counts)
-        out[column] = [r if t is not None else None for r, t in zip(redacted, frame[column], strict=True)]
+        out[column] = [
+            r if t is not None else None for r, t in zip(redacted, frame[column], strict=True)
+        ]
     for i, known in enumerate(known_per_row):
         residual += sum(_residuals(out.iloc[i][c], known) for c in out.columns)
     identifier_cells = int(frame[contract.identifier_columns()].notna().sum().sum())

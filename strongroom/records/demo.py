@@ -76,9 +76,7 @@ def _age_at(dob: date, day: date) -> int:
     return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
 
 
-def generate_encounters(
-    n_patients: int, *, seed: int = 0, max_encounters: int = 5
-) -> pd.DataFrame:
+def generate_encounters(n_patients: int, *, seed: int = 0, max_encounters: int = 5) -> pd.DataFrame:
     """One row per encounter; 1..max_encounters encounters per patient."""
     fake = Faker("en_US")
     fake.seed_instance(seed)

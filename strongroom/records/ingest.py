@@ -65,7 +65,8 @@ def _read_csv(path: Path, encoding: str, ragged: list[pacsv.InvalidRow]) -> pa.T
 
     return pacsv.read_csv(
         path,
-        read_options=pacsv.ReadOptions(encoding=encoding),
+        # single-threaded: only then does pyarrow know the line number of a bad row
+        read_options=pacsv.ReadOptions(encoding=encoding, use_threads=False),
         parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in header},
@@ -87,7 +88,9 @@ def _read_any(path: Path, encoding: str, ragged: list[pacsv.InvalidRow]) -> pa.T
         raise
     except (pa.ArrowException, OSError) as error:
         # Arrow's messages can quote raw cell text: keep only the kind of failure.
-        raise RecordError(f"cannot read {fmt} file ({type(error).__name__})", path=str(path)) from None
+        raise RecordError(
+            f"cannot read {fmt} file ({type(error).__name__})", path=str(path)
+        ) from None
 
 
 def _as_text(table: pa.Table) -> pa.Table:

@@ -101,8 +101,12 @@ def build_suite(contract: Contract) -> tuple[list[Any], list[Any]]:
     for check in contract.pair_checks:
         rows.append(
             ex.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=_typed(check.greater) if _has_shadow(contract, check.greater) else check.greater,
-                column_B=_typed(check.lesser) if _has_shadow(contract, check.lesser) else check.lesser,
+                column_A=_typed(check.greater)
+                if _has_shadow(contract, check.greater)
+                else check.greater,
+                column_B=_typed(check.lesser)
+                if _has_shadow(contract, check.lesser)
+                else check.lesser,
                 or_equal=check.or_equal,
                 ignore_row_if="either_value_is_missing",
             )
@@ -158,16 +162,18 @@ def _bad_rows(result: Any) -> list[int]:
     return [int(item[ROW]) for item in result.result.get("unexpected_index_list") or []]
 
 
-def validate(records_path: str | Path, contract: Contract, output_dir: str | Path) -> ValidationResult:
+def validate(
+    records_path: str | Path, contract: Contract, output_dir: str | Path
+) -> ValidationResult:
     """Validate ingested records; write validated rows, quarantine and a values-free report."""
     output_dir = Path(output_dir)
     records = read_strings(records_path)
     row_level, table_level = build_suite(contract)
     results = _run_gx(_validation_frame(records, contract), row_level + table_level)
-    table_configs = {id(e) for e in table_level}
+    table_ids = {e.id for e in table_level}  # ids set when the suite took them
     reasons: dict[int, list[str]] = defaultdict(list)
     summary, table_failures = [], []
-    for expectation, result in zip(row_level + table_level, results, strict=True):
+    for result in results:  # GX does not keep the suite's order
         described = _describe(result.expectation_config)
         unexpected = int(result.result.get("unexpected_count") or 0)
         summary.append(
@@ -175,7 +181,7 @@ def validate(records_path: str | Path, contract: Contract, output_dir: str | Pat
         )
         if result.success:
             continue
-        if id(expectation) in table_configs:
+        if result.expectation_config.id in table_ids:
             table_failures.append(described)
         else:
             for row in _bad_rows(result):

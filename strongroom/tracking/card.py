@@ -28,7 +28,8 @@ def _fmt(value: Any) -> str:
 def render_card(model_name: str, facts: dict[str, Any]) -> str:
     """Markdown card. Holds facts (counts, parameters), never a record value."""
     rows = "\n".join(
-        f"| {label} | {_fmt(facts.get(key, 'n/a'))} | {note} |" for label, key, note in _PRIVACY_ROWS
+        f"| {label} | {_fmt(facts.get(key, 'n/a'))} | {note} |"
+        for label, key, note in _PRIVACY_ROWS
     )
     unit = facts.get("privacy.unit", "person")
     return f"""# Model card: {model_name}

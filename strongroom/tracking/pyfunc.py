@@ -15,7 +15,9 @@ class DecoderModel(mlflow.pyfunc.PythonModel):
 
         self.model, self.privacy = load_checkpoint(context.artifacts["checkpoint"])
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> list[str]:
+    def predict(
+        self, context: Any, model_input: Any, params: dict[str, Any] | None = None
+    ) -> list[str]:
         from strongroom.training.evaluate import generate
 
         params = params or {}

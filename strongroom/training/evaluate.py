@@ -12,7 +12,9 @@ from strongroom.model.gemma import GemmaDecoder, SequenceLoss, shift
 
 
 @torch.no_grad()
-def held_out_loss(model: GemmaDecoder, tokens: np.ndarray, *, batch_size: int = 32) -> dict[str, float]:
+def held_out_loss(
+    model: GemmaDecoder, tokens: np.ndarray, *, batch_size: int = 32
+) -> dict[str, float]:
     """Mean per-person loss, token-weighted loss and perplexity over `tokens` ([N, T])."""
     if len(tokens) == 0:
         raise ValueError("no held-out units: raise eval_fraction or the number of units")
@@ -38,7 +40,11 @@ def held_out_loss(model: GemmaDecoder, tokens: np.ndarray, *, batch_size: int = 
 
 @torch.no_grad()
 def generate(
-    model: GemmaDecoder, prompt: str, *, max_new_tokens: int = 200, temperature: float = 0.8,
+    model: GemmaDecoder,
+    prompt: str,
+    *,
+    max_new_tokens: int = 200,
+    temperature: float = 0.8,
     seed: int | None = None,
 ) -> str:
     """Sample a continuation of `prompt` (byte-level), stopping at EOS."""

@@ -1,0 +1,57 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from strongroom.records.contract import Treatment
+from strongroom.records.deidentify import generalize, load_key, pseudonym
+from strongroom.records.pii import scrub_known_values
+
+
+def test_identifier_columns_are_gone_and_keys_pseudonymised(stage_dirs, demo_frame, contract):
+    out = pd.read_parquet(Path(stage_dirs["deid"]) / "deidentified.parquet")
+    for column in ("mrn", "name", "ssn", "phone", "email"):
+        assert column not in out.columns
+    assert not set(out["patient_id"]) & set(demo_frame["patient_id"])
+    assert out["patient_id"].nunique() == demo_frame["patient_id"].nunique()  # still linkable
+    assert out["date_of_birth"].str.fullmatch(r"\d{4}").all()
+    assert out["zip"].str.fullmatch(r"\d{3}").all()
+
+
+def test_notes_hold_no_identifier_of_their_patient(stage_dirs, demo_frame):
+    out = pd.read_parquet(Path(stage_dirs["deid"]) / "deidentified.parquet")
+    notes = " ".join(out["note"])
+    for column in ("name", "mrn", "phone", "email", "ssn", "date_of_birth"):
+        for value in demo_frame[column]:
+            assert value not in notes, column
+    report = json.loads((Path(stage_dirs["deid"]) / "deidentify_report.json").read_text())
+    assert report["residual_identifiers"] == 0
+    assert report["text_entities_redacted"]  # Presidio found entities beyond the known values
+
+
+def test_report_holds_counts_not_values(stage_dirs, demo_frame):
+    text = (Path(stage_dirs["deid"]) / "deidentify_report.json").read_text()
+    for value in demo_frame["name"].tolist() + demo_frame["mrn"].tolist():
+        assert value not in text
+
+
+def test_generalisation_follows_safe_harbor():
+    assert generalize(Treatment.YEAR, "1950-07-04") == "1950"
+    assert generalize(Treatment.AGE_90, "89") == "89"
+    assert generalize(Treatment.AGE_90, "97") == "90+"
+    assert generalize(Treatment.ZIP3, "02139") == "021"
+    assert generalize(Treatment.ZIP3, "03601") == "000"  # sparsely populated 3-digit area
+
+
+def test_pseudonyms_are_keyed_and_stable(tmp_path):
+    key = load_key(tmp_path / "k", create=True)
+    assert (tmp_path / "k").stat().st_mode & 0o077 == 0  # readable by the owner only
+    assert pseudonym(key, "patient_id", "P1") == pseudonym(key, "patient_id", "P1")
+    assert pseudonym(key, "patient_id", "P1") != pseudonym(b"other", "patient_id", "P1")
+
+
+def test_known_values_are_scrubbed_as_whole_words():
+    text, hits = scrub_known_values(
+        "Ann Lee (Lee) lives in Leeds", {"Ann Lee": "<NAME>", "Lee": "<NAME>"}
+    )
+    assert text == "<NAME> (<NAME>) lives in Leeds" and hits == 2

@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+import torch
+
+from strongroom.corpus.tokenizer import PAD
+from strongroom.model.config import preset
+from strongroom.privacy.plan import epsilon_for, make_plan
+from strongroom.training.dp_sgd import TrainSettings, load_checkpoint, save_checkpoint, train_dp
+from strongroom.training.evaluate import generate, held_out_loss
+
+
+def _tokens(units: int, length: int = 32) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, 256, size=(units, length)).astype(np.int16)
+    tokens[:, length - 6 :] = PAD
+    return tokens
+
+
+@pytest.fixture(scope="module")
+def trained():
+    plan = make_plan(
+        target_epsilon=3.0, delta=1e-3, units=40, batch_size=2, epochs=1.0, max_grad_norm=1.0
+    )
+    return plan, train_dp(_tokens(40), preset("tiny"), plan, TrainSettings(seed=1))
+
+
+def test_takes_exactly_the_planned_steps_and_reports_their_epsilon(trained):
+    plan, result = trained
+    assert result.steps == plan.steps == 20
+    assert result.epsilon <= plan.target_epsilon
+    assert result.epsilon == pytest.approx(
+        epsilon_for(
+            noise_multiplier=plan.noise_multiplier,
+            sampling_rate=plan.sampling_rate,
+            steps=result.steps,
+            delta=plan.delta,
+        ),
+        rel=1e-6,
+    )
+
+
+def test_poisson_batches_vary_and_empty_ones_still_count(trained):
+    plan, result = trained
+    sizes = result.batch_sizes
+    assert len(set(sizes)) > 1  # not a fixed-size batch
+    assert len(sizes) == plan.steps  # empty batches were steps too (noise only)
+    assert np.mean(sizes) == pytest.approx(plan.sampling_rate * plan.units, abs=1.5)
+
+
+def test_checkpoint_round_trip_and_generation(trained, tmp_path):
+    plan, result = trained
+    save_checkpoint(str(tmp_path / "m.pt"), result, plan)
+    model, privacy = load_checkpoint(str(tmp_path / "m.pt"))
+    assert privacy["epsilon"] == result.epsilon and privacy["steps_taken"] == result.steps
+    for a, b in zip(model.state_dict().values(), result.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    metrics = held_out_loss(model, _tokens(5))
+    assert metrics["loss"] > 0 and metrics["perplexity"] > 1
+    assert isinstance(generate(model, "age: ", max_new_tokens=5, seed=0), str)
