@@ -39,17 +39,18 @@ def register_op(
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def gate_op(
     tracking_uri: str, model_name: str, version: str, policy: str, decision: Output[Artifact]
-) -> NamedTuple("Gate", [("passed", bool), ("decision_json", str)]):
-    """Evaluate the governance policy on the version's recorded facts; per-rule reasons."""
-    import json
-    from collections import namedtuple
+) -> bool:
+    """Evaluate the governance policy on the version's recorded facts; per-rule reasons.
 
+    A single bool output on purpose: the kfp local runner cannot branch on NamedTuple fields.
+    """
     from strongroom.release import gate_stage
 
     result = gate_stage(tracking_uri, model_name, version, policy, decision.path)
     for rule in result["rules"]:
         print(f"[{'PASS' if rule['passed'] else 'FAIL'}] {rule['id']}: {rule['reason']}")
-    return namedtuple("Gate", ["passed", "decision_json"])(result["passed"], json.dumps(result))
+    decision.metadata["passed"] = result["passed"]
+    return result["passed"]
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)

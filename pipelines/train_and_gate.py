@@ -1,6 +1,7 @@
 """The train_and_gate pipeline: records in, a gated DP model version out."""
 
 from kfp import dsl
+from kfp.dsl import Artifact
 from strongroom.components.records import corpus_op, deidentify_op, ingest_op, validate_op
 from strongroom.components.release import gate_op, promote_op, register_op
 from strongroom.components.training import evaluate_op, train_op
@@ -27,7 +28,7 @@ def train_and_gate(
     learning_rate: float = 2e-3,
     eval_fraction: float = 0.1,
     seed: int = 0,
-) -> str:
+) -> Artifact:
     ingested = ingest_op(source=records_path, contract=contract).set_display_name("ingest")
     validated = validate_op(ingested=ingested.outputs["ingested"], contract=contract)
     deidentified = deidentify_op(
@@ -68,11 +69,11 @@ def train_and_gate(
         version=registered.outputs["version"],
         policy=policy,
     )
-    with dsl.If(gate.outputs["passed"] == True, name="gate-passed"):  # noqa: E712
+    with dsl.If(gate.outputs["Output"] == True, name="gate-passed"):  # noqa: E712
         promote_op(
             tracking_uri=tracking_uri,
             model_name=model_name,
             version=registered.outputs["version"],
             policy=policy,
         )
-    return gate.outputs["decision_json"]
+    return gate.outputs["decision"]  # the gate decision (JSON): rules, reasons, model URI

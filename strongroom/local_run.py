@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ def run_local(params: PipelineParams, run_dir: Path) -> dict[str, Any]:
     from strongroom.offline import enforce_airgap
     from strongroom.pipelines.train_and_gate import train_and_gate
 
+    # The local runner warns that the Kubeflow image is not used: expected, it runs in this venv.
+    warnings.filterwarnings("ignore", message="You may be attemping", category=RuntimeWarning)
     enforce_airgap()  # this process and, through the environment, every component subprocess
     values = params.model_dump()
     values["records_path"] = str(Path(params.records_path).resolve())
@@ -67,7 +70,7 @@ def run_local(params: PipelineParams, run_dir: Path) -> dict[str, Any]:
         raise_on_error=True,
     )
     task = train_and_gate(**values)
-    decision = json.loads(task.output)
+    decision = json.loads(Path(task.output.path).read_text())
     decision["tracking_uri"] = values["tracking_uri"]
     (run_dir / "gate_decision.json").write_text(json.dumps(decision, indent=2))
     return decision

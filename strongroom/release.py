@@ -10,7 +10,7 @@ from strongroom.records import deidentify as deid
 from strongroom.records import validate as val
 from strongroom.records.contract import load_contract
 from strongroom.records.io import read_json, write_json
-from strongroom.stages import CHECKPOINT, EVAL_JSON, GATE_JSON, STAGING, TRAIN_JSON
+from strongroom.stages import CHECKPOINT, EVAL_JSON, STAGING, TRAIN_JSON
 
 
 def collect_facts(
@@ -126,7 +126,7 @@ def gate_version(tracking_uri: str, model_name: str, version: str, policy: str) 
 
 
 def gate_stage(
-    tracking_uri: str, model_name: str, version: str, policy: str, out_dir: str
+    tracking_uri: str, model_name: str, version: str, policy: str, out_file: str
 ) -> dict[str, Any]:
     import mlflow
 
@@ -138,7 +138,7 @@ def gate_stage(
         f"gate.{decision['policy']}",
         "passed" if decision["passed"] else "failed",
     )
-    write_json(Path(out_dir) / GATE_JSON, decision)
+    write_json(out_file, decision)
     return decision
 
 

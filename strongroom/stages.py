@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "model.pt"
 TRAIN_JSON = "train_report.json"
 EVAL_JSON = "eval_report.json"
-GATE_JSON = "gate_decision.json"
 STAGING = "staging"
 
 
