@@ -57,3 +57,46 @@ def test_checkpoint_round_trip_and_generation(trained, tmp_path):
     metrics = held_out_loss(model, _tokens(5))
     assert metrics["loss"] > 0 and metrics["perplexity"] > 1
     assert isinstance(generate(model, "age: ", max_new_tokens=5, seed=0), str)
+
+
+def test_ghost_clipped_gradient_equals_a_batch_of_one_loop():
+    """Opacus' per-person clipping (noise off) against clipping each person's gradient by hand."""
+    import copy
+
+    from opacus import PrivacyEngine
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from strongroom.model.gemma import GemmaDecoder, SequenceLoss, shift
+
+    torch.manual_seed(0)
+    clip, people = 0.05, 6  # a small norm, so that clipping is active for every person
+    tokens = torch.from_numpy(_tokens(people).astype(np.int64))
+    model = GemmaDecoder(preset("tiny"))
+    reference = copy.deepcopy(model)
+    private, optimizer, criterion, _ = PrivacyEngine().make_private(
+        module=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=1.0),
+        criterion=SequenceLoss(PAD),
+        data_loader=DataLoader(TensorDataset(tokens), batch_size=people),
+        noise_multiplier=0.0,
+        max_grad_norm=clip,
+        poisson_sampling=False,
+        grad_sample_mode="ghost",
+    )
+    inputs, targets = shift(tokens)
+    criterion(private(inputs), targets).backward()
+    optimizer.pre_step()
+    expected = [torch.zeros_like(p) for p in reference.parameters()]
+    norms = []
+    for i in range(people):
+        reference.zero_grad()
+        SequenceLoss(PAD)(reference(inputs[i : i + 1]), targets[i : i + 1]).backward()
+        grads = [p.grad for p in reference.parameters()]
+        norm = torch.sqrt(sum(g.pow(2).sum() for g in grads))
+        norms.append(float(norm))
+        factor = min(1.0, clip / (float(norm) + 1e-6))
+        for total, g in zip(expected, grads, strict=True):
+            total += g * factor / people
+    assert min(norms) > clip
+    for p, want in zip(model.parameters(), expected, strict=True):
+        torch.testing.assert_close(p.grad, want, atol=1e-6, rtol=1e-4)
