@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from strongroom.errors import PrivacyBudgetError
 from strongroom.model.config import GemmaConfig
 from strongroom.model.gemma import GemmaDecoder, SequenceLoss, shift
+from strongroom.privacy import norm_sampler  # noqa: F401  (registers the mixed norm sampler)
 from strongroom.privacy.plan import DPPlan
 
 log = logging.getLogger(__name__)

@@ -60,13 +60,18 @@ def test_checkpoint_round_trip_and_generation(trained, tmp_path):
 
 
 def test_ghost_clipped_gradient_equals_a_batch_of_one_loop():
-    """Opacus' per-person clipping (noise off) against clipping each person's gradient by hand."""
+    """Per-person clipping (noise off) against clipping each person's gradient by hand.
+
+    The tiny model at T = 31 uses both branches of the mixed norm sampler: ghost norms for the
+    wide layers (T^2 <= d_in * d_out) and instantiated per-sample gradients for the narrow ones.
+    """
     import copy
 
     from opacus import PrivacyEngine
     from torch.utils.data import DataLoader, TensorDataset
 
     from strongroom.model.gemma import GemmaDecoder, SequenceLoss, shift
+    from strongroom.privacy import norm_sampler  # noqa: F401
 
     torch.manual_seed(0)
     clip, people = 0.05, 6  # a small norm, so that clipping is active for every person
