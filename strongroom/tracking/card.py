@@ -40,8 +40,8 @@ A Gemma-style byte-level decoder trained with DP-SGD (Opacus) on de-identified
 ## Privacy guarantee
 
 ({_fmt(facts.get("privacy.epsilon"))}, {_fmt(facts.get("privacy.delta"))})-differential privacy
-with the **{unit}** as the privacy unit: adding or removing all records of one {unit} changes the
-distribution of the trained weights by at most that much. Sampling was Poisson over people, each
+with the **person** as the privacy unit (column `{unit}`): adding or removing all records of one
+person changes the distribution of the trained weights by at most that much. Sampling was Poisson over people, each
 person contributed one clipped example per step, and Gaussian noise was added to every step.
 
 | quantity | value | note |

@@ -91,8 +91,9 @@ def register_model(
         )
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient()
-    for key, value in facts.items():
-        client.set_model_version_tag(model_name, version, key, json.dumps(value))
+    for key, value in facts.items():  # strings as they are (readable in the UI), the rest as JSON
+        tag = value if isinstance(value, str) else json.dumps(value)
+        client.set_model_version_tag(model_name, version, key, tag)
     client.update_model_version(model_name, version, description=card)
     return Registered(model_name, version, run.info.run_id, f"models:/{model_name}/{version}")
 
