@@ -31,6 +31,16 @@ class DPPlan:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def epsilon_after(self, steps: int) -> float:
+        """Epsilon of the first `steps` steps of this plan, by its accountant."""
+        return epsilon_for(
+            noise_multiplier=self.noise_multiplier,
+            sampling_rate=self.sampling_rate,
+            steps=steps,
+            delta=self.delta,
+            accountant=self.accountant,
+        )
+
 
 def poisson_rate(units: int, batch_size: int) -> float:
     """The rate Opacus' DPDataLoader uses for a DataLoader of this batch size."""

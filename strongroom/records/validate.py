@@ -125,7 +125,7 @@ def _has_shadow(contract: Contract, name: str) -> bool:
 def _describe(config: Any) -> str:
     kwargs = config.kwargs
     column = kwargs.get("column") or f"{kwargs.get('column_A')},{kwargs.get('column_B')}"
-    return f"{config.type}({column.removesuffix('__typed').replace('__typed', '')})"
+    return f"{config.type}({column.replace('__typed', '')})"  # name the user's column
 
 
 def _run_gx(frame: pd.DataFrame, expectations: list[Any]) -> list[Any]:

@@ -21,14 +21,7 @@ def test_plan_spends_at_most_the_target_and_uses_the_loader_rate():
     assert plan.sampling_rate == poisson_rate(1000, 64) == 1 / 16
     assert plan.steps == 32
     assert 1.95 <= plan.planned_epsilon <= 2.0
-    assert plan.planned_epsilon == pytest.approx(
-        epsilon_for(
-            noise_multiplier=plan.noise_multiplier,
-            sampling_rate=plan.sampling_rate,
-            steps=plan.steps,
-            delta=plan.delta,
-        )
-    )
+    assert plan.planned_epsilon == pytest.approx(plan.epsilon_after(plan.steps))
 
 
 def test_plan_rejects_bad_budgets_with_every_reason():
