@@ -1,16 +1,18 @@
 """Record stages: ingest, validate, deidentify, corpus."""
 
 from kfp import dsl
-from kfp.dsl import HTML, Dataset, Input, Metrics, Output
+from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Output
 from strongroom.components import BASE_IMAGE
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
-def ingest_op(source: str, contract: str, ingested: Output[Dataset]):
-    """Read CSV / Parquet / JSONL records, check columns against the contract, write Parquet."""
+def ingest_op(source: str, contract: str, encoding: str, delimiter: str, ingested: Output[Dataset]):
+    """Stream CSV / Parquet / JSONL records (local, s3://, gs://) into Parquet; quarantine rows
+    that cannot be parsed."""
     from strongroom.stages import ingest_stage
 
-    ingested.metadata.update(ingest_stage(source, contract, ingested.path))
+    counts = ingest_stage(source, contract, ingested.path, encoding=encoding, delimiter=delimiter)
+    ingested.metadata.update(counts)
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
@@ -19,17 +21,19 @@ def validate_op(
     contract: str,
     validated: Output[Dataset],
     report: Output[HTML],
+    summary: Output[Artifact],
     metrics: Output[Metrics],
 ):
     """Great Expectations suite from the contract; bad rows quarantined; counts only in reports."""
     import shutil
     from pathlib import Path
 
-    from strongroom.records.validate import REPORT_HTML
+    from strongroom.records.validate import REPORT_HTML, REPORT_JSON
     from strongroom.stages import validate_stage
 
     counts = validate_stage(ingested.path, contract, validated.path)
     shutil.copyfile(Path(validated.path) / REPORT_HTML, report.path)
+    shutil.copyfile(Path(validated.path) / REPORT_JSON, summary.path)
     for name in ("rows_in", "rows_ok", "rows_quarantined"):
         metrics.log_metric(name, counts[name])
     validated.metadata.update(counts)

@@ -62,7 +62,7 @@ class GateDecision:
         }
 
 
-BUILTIN_POLICIES = ("hipaa",)
+BUILTIN_POLICIES = ("hipaa", "bank")
 
 
 def load_policy(name_or_path: str | Path) -> Policy:

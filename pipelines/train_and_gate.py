@@ -28,8 +28,12 @@ def train_and_gate(
     learning_rate: float = 2e-3,
     eval_fraction: float = 0.1,
     seed: int = 0,
+    encoding: str = "utf-8",
+    csv_delimiter: str = "",
 ) -> Artifact:
-    ingested = ingest_op(source=records_path, contract=contract).set_display_name("ingest")
+    ingested = ingest_op(
+        source=records_path, contract=contract, encoding=encoding, delimiter=csv_delimiter
+    ).set_display_name("ingest")
     validated = validate_op(ingested=ingested.outputs["ingested"], contract=contract)
     deidentified = deidentify_op(
         validated=validated.outputs["validated"], contract=contract, key_file=key_file

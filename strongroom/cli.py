@@ -10,16 +10,34 @@ from pathlib import Path
 
 from strongroom.errors import StrongroomError
 
+# domain -> (records file, contract, policy, registered model name, what a unit is called)
+DEMO_DOMAINS = {
+    "hospital": (
+        "encounters.csv",
+        "hospital_encounters",
+        "hipaa",
+        "strongroom-hospital",
+        "patients",
+    ),
+    "bank": ("transactions.csv", "bank_transactions", "bank", "strongroom-bank", "customers"),
+}
+
 
 def _demo(args: argparse.Namespace) -> int:
     from strongroom.local_run import PipelineParams, new_run_dir, run_local, summarize
     from strongroom.records.demo import write_demo_records
+    from strongroom.records.demo_bank import write_bank_records
 
+    file_name, contract, policy, model_name, people = DEMO_DOMAINS[args.domain]
     run_dir = new_run_dir(args.workdir)
-    print(f"strongroom demo: {args.units} synthetic patients, target epsilon {args.epsilon}")
-    records = write_demo_records(run_dir / "records" / "encounters.csv", args.units, seed=args.seed)
+    print(f"strongroom demo: {args.units} synthetic {people}, target epsilon {args.epsilon}")
+    write = write_bank_records if args.domain == "bank" else write_demo_records
+    records = write(run_dir / "records" / file_name, args.units, seed=args.seed)
     params = PipelineParams(
         records_path=str(records),
+        contract=contract,
+        policy=policy,
+        model_name=model_name,
         target_epsilon=args.epsilon,
         model_preset=args.preset,
         epochs=args.epochs,
@@ -95,11 +113,11 @@ def _stage(args: argparse.Namespace) -> int:
     from strongroom import stages
 
     out = Path(args.out)
-    if args.command == "ingest":
-        result = stages.ingest_stage(args.source, args.contract, str(out))
-    elif args.command == "validate":
-        ingest_dir = out / "ingest"
-        stages.ingest_stage(args.source, args.contract, str(ingest_dir))
+    if args.command in ("ingest", "validate"):
+        read = {"encoding": args.encoding, "delimiter": args.delimiter, "format": args.format}
+        ingest_dir = out if args.command == "ingest" else out / "ingest"
+        result = stages.ingest_stage(args.source, args.contract, str(ingest_dir), **read)
+    if args.command == "validate":
         result = stages.validate_stage(str(ingest_dir), args.contract, str(out / "validate"))
     else:
         result = stages.deidentify_stage(args.validated, args.contract, args.key_file, str(out))
@@ -123,8 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="generate records and run the whole pipeline locally")
-    demo.add_argument("--units", type=int, default=2000, help="patients to generate")
-    demo.add_argument("--epsilon", type=float, default=4.0, help="target epsilon (per patient)")
+    demo.add_argument("--domain", choices=sorted(DEMO_DOMAINS), default="hospital")
+    demo.add_argument("--units", type=int, default=2000, help="people (patients, customers)")
+    demo.add_argument("--epsilon", type=float, default=4.0, help="target epsilon (per person)")
     demo.add_argument("--epochs", type=float, default=3.0, help="passes over the patients")
     demo.add_argument("--preset", default="demo", help="model preset")
     demo.add_argument("--seed", type=int, default=0)
@@ -160,11 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     _tracking_arg(gate)
     gate.set_defaults(func=_gate)
 
-    for name, text in (("ingest", "ingest one file"), ("validate", "ingest + validate one file")):
+    for name, text in (("ingest", "ingest records"), ("validate", "ingest + validate records")):
         stage = sub.add_parser(name, help=text)
-        stage.add_argument("source")
-        stage.add_argument("--contract", default="hospital_encounters")
+        stage.add_argument("source", help="file or folder of parts: local path, s3:// or gs://")
+        stage.add_argument("--contract", default="hospital_encounters", help="name or YAML path")
         stage.add_argument("--out", required=True, help="output directory")
+        stage.add_argument("--encoding", default="utf-8", help="text files (CSV, JSON Lines)")
+        stage.add_argument("--delimiter", help="CSV field delimiter (default: , or tab for .tsv)")
+        stage.add_argument("--format", choices=["csv", "parquet", "jsonl"], help="override")
         stage.set_defaults(func=_stage)
     deid = sub.add_parser("deidentify", help="de-identify a validated.parquet")
     deid.add_argument("validated", help="directory holding validated.parquet")

@@ -18,7 +18,8 @@ def format_validation_error(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        problems.append(f"{where}: {item['msg']}")
+        message = item["msg"].removeprefix("Value error, ")
+        problems.extend(f"{where}: {line}" for line in message.splitlines())
     return problems
 
 

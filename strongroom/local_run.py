@@ -19,7 +19,7 @@ class PipelineParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    records_path: str  # CSV / Parquet / JSONL with the contract's columns
+    records_path: str  # CSV / Parquet / JSONL file or folder of parts; local, s3:// or gs://
     contract: str = "hospital_encounters"  # built-in name or YAML path
     policy: str = "hipaa"  # built-in name or YAML path
     model_name: str = "strongroom-hospital"
@@ -35,6 +35,8 @@ class PipelineParams(BaseModel):
     seed: int = 0
     key_file: str = ""  # pseudonymisation key; default: <run dir>/pseudonym.key (created)
     tracking_uri: str = ""  # default: $MLFLOW_TRACKING_URI, else SQLite in the run directory
+    encoding: str = "utf-8"  # CSV and JSON Lines text encoding
+    csv_delimiter: str = ""  # default: comma, or tab for .tsv
 
 
 def load_params(path: str | Path) -> PipelineParams:
@@ -59,7 +61,8 @@ def run_local(params: PipelineParams, run_dir: Path) -> dict[str, Any]:
     warnings.filterwarnings("ignore", message="You may be attemping", category=RuntimeWarning)
     enforce_airgap()  # this process and, through the environment, every component subprocess
     values = params.model_dump()
-    values["records_path"] = str(Path(params.records_path).resolve())
+    if "://" not in params.records_path:
+        values["records_path"] = str(Path(params.records_path).resolve())
     values["key_file"] = params.key_file or str(run_dir / "pseudonym.key")
     values["tracking_uri"] = params.tracking_uri or os.environ.get(
         "MLFLOW_TRACKING_URI", f"sqlite:///{run_dir / 'mlflow.db'}"
@@ -94,9 +97,9 @@ def summarize(decision: dict[str, Any], run_dir: Path) -> str:
         f"unit {facts['privacy.unit']} (PLD cross-check {facts['privacy.epsilon_pld']:.3f})",
         f"               sigma {facts['privacy.noise_multiplier']:.3f}, sampling rate "
         f"{facts['privacy.sampling_rate']:.4f}, {facts['privacy.steps']} steps, clip norm "
-        f"{facts['privacy.max_grad_norm']:g}, {facts['privacy.units']:,} patients",
+        f"{facts['privacy.max_grad_norm']:g}, {facts['privacy.units']:,} people",
         f"held-out       loss {facts['eval.loss']:.3f}, perplexity {facts['eval.perplexity']:.2f} "
-        f"({int(facts['eval.units'])} patients never trained on)",
+        f"({int(facts['eval.units'])} people never trained on)",
         f"gate {decision['policy']:<9} {'PASSED' if decision['passed'] else 'FAILED'}",
     ]
     for rule in decision["rules"]:

@@ -18,6 +18,7 @@ from strongroom.records import ingest as ing
 from strongroom.records import validate as val
 from strongroom.records.contract import load_contract
 from strongroom.records.io import read_json, write_json
+from strongroom.records.readers import ReadOptions
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "model.pt"
@@ -26,8 +27,17 @@ EVAL_JSON = "eval_report.json"
 STAGING = "staging"
 
 
-def ingest_stage(source: str, contract: str, out_dir: str) -> dict[str, Any]:
-    result = ing.ingest(source, load_contract(contract), out_dir)
+def ingest_stage(
+    source: str,
+    contract: str,
+    out_dir: str,
+    *,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    format: str | None = None,
+) -> dict[str, Any]:
+    options = ReadOptions(encoding=encoding, delimiter=delimiter or None, format=format or None)
+    result = ing.ingest(source, load_contract(contract), out_dir, options=options)
     return {"rows_in": result.rows_in, "rows_quarantined": result.rows_quarantined}
 
 
@@ -39,6 +49,7 @@ def validate_stage(ingest_dir: str, contract: str, out_dir: str) -> dict[str, An
         "source_rows_in": manifest["rows_in"],
         "ingest_rows_quarantined": manifest["rows_quarantined"],
         "source_sha256": manifest["source_sha256"],
+        "sources": manifest["sources"],
     }
     write_json(Path(out_dir) / val.REPORT_JSON, report)
     return {k: report[k] for k in ("rows_in", "rows_ok", "rows_quarantined", "success")}

@@ -5,13 +5,14 @@ from __future__ import annotations
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from strongroom.config import load_yaml_model
 
 ColumnType = Literal["string", "int", "float", "date", "datetime", "bool"]
+FormatName = Literal["icd10", "iso4217", "mcc", "iban", "pan", "email", "npi"]  # formats.FORMATS
 
 
 class Treatment(StrEnum):
@@ -37,7 +38,17 @@ class ColumnSpec(BaseModel):
     allowed: list[str] | None = None  # closed set of values
     pattern: str | None = None  # full-match regular expression on the text form
     max_length: int | None = None  # characters, for strings
+    format: FormatName | None = None  # a named format: regex, value set, check digits (formats.py)
+    not_future: bool = False  # date / datetime columns: no value after the day of the run
     description: str = ""
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> ColumnSpec:
+        if self.not_future and self.type not in ("date", "datetime"):
+            raise ValueError("not_future applies to date and datetime columns")
+        if (self.min is not None or self.max is not None) and self.type not in ("int", "float"):
+            raise ValueError("min / max apply to int and float columns")
+        return self
 
 
 class PairCheck(BaseModel):
@@ -50,6 +61,29 @@ class PairCheck(BaseModel):
     or_equal: bool = True
 
 
+class AgeCheck(BaseModel):
+    """A row-level rule: the age column matches the years from birth_date to at (within tolerance)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    age: str
+    birth_date: str
+    at: str  # the date the age was recorded, e.g. admit_date
+    tolerance_years: int = Field(default=1, ge=0)
+
+
+class UserExpectation(BaseModel):
+    """A Great Expectations row-level expectation added by the contract's author, e.g.
+    `{type: expect_column_values_to_match_regex, kwargs: {column: memo, regex: '^[^<>]*$'}}`.
+    Values are compared as text (records are carried as text until de-identification)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str  # GX expectation name, snake_case
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+
+
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -59,6 +93,8 @@ class Contract(BaseModel):
     primary_key: str  # unique per row
     columns: dict[str, ColumnSpec] = Field(min_length=1)
     pair_checks: list[PairCheck] = Field(default_factory=list)
+    age_checks: list[AgeCheck] = Field(default_factory=list)
+    expectations: list[UserExpectation] = Field(default_factory=list)
     max_quarantine_fraction: float = Field(default=0.05, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
@@ -74,11 +110,17 @@ class Contract(BaseModel):
             for side in (check.greater, check.lesser):
                 if side not in self.columns:
                     problems.append(f"pair_checks.{i}: {side!r} is not a declared column")
+        for i, age in enumerate(self.age_checks):
+            for role in ("age", "birth_date", "at"):
+                if getattr(age, role) not in self.columns:
+                    problems.append(f"age_checks.{i}.{role}: not a declared column")
+        for i, user in enumerate(self.expectations):
+            problems.extend(f"expectations.{i}: {p}" for p in check_user_expectation(user, self))
         for name, spec in self.columns.items():
             if spec.free_text and spec.treatment not in (Treatment.KEEP, Treatment.DROP):
                 problems.append(f"columns.{name}: free_text columns take treatment keep or drop")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one line each in the ConfigError
         return self
 
     def identifier_columns(self) -> list[str]:
@@ -90,7 +132,18 @@ class Contract(BaseModel):
         return [n for n, s in self.columns.items() if s.free_text and s.treatment == "keep"]
 
 
-BUILTIN_CONTRACTS = ("hospital_encounters",)
+def check_user_expectation(user: UserExpectation, contract: Contract) -> list[str]:
+    """Problems with a user expectation: unknown, not row-level, or bad arguments."""
+    from strongroom.records.expectations import build_user_expectation
+
+    try:
+        build_user_expectation(user, list(contract.columns))
+    except ValueError as error:
+        return [str(error)]
+    return []
+
+
+BUILTIN_CONTRACTS = ("hospital_encounters", "bank_transactions")
 
 
 def load_contract(name_or_path: str | Path) -> Contract:

@@ -87,7 +87,8 @@ def generate_encounters(n_patients: int, *, seed: int = 0, max_encounters: int =
         for _ in range(rng.randint(1, max_encounters)):
             encounter_no += 1
             code, condition, medication = rng.choice(_CONDITIONS)
-            admit = date(2015, 1, 1) + timedelta(days=rng.randrange(3650))
+            first = max(date(2015, 1, 1), person["date_of_birth"])  # never before birth
+            admit = first + timedelta(days=rng.randrange(max((date(2025, 12, 1) - first).days, 1)))
             stay = rng.choice([0, 0, 1, 2, 3, 4, 7, 12])
             enc = {
                 "admit_date": admit.isoformat(),
@@ -102,7 +103,7 @@ def generate_encounters(n_patients: int, *, seed: int = 0, max_encounters: int =
                     "encounter_id": f"E{encounter_no:09d}",
                     "admit_date": enc["admit_date"],
                     "discharge_date": enc["discharge_date"],
-                    "age": max(_age_at(person["date_of_birth"], admit), 0),
+                    "age": _age_at(person["date_of_birth"], admit),
                     "sex": rng.choice(["F", "M"]),
                     "diagnosis_code": code,
                     "medication": medication,

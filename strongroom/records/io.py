@@ -31,10 +31,15 @@ def read_json(path: str | Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-def read_strings(path: str | Path) -> pd.DataFrame:
-    """A Parquet table of strings as a DataFrame of Python str / None (no NaN surprises)."""
-    frame = pq.read_table(path).to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+def strings_frame(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:
+    """Arrow text columns as a DataFrame of Python str / None (no NaN surprises)."""
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     return frame.astype(object).where(frame.notna(), None)
+
+
+def read_strings(path: str | Path) -> pd.DataFrame:
+    """A Parquet table of strings as a DataFrame of Python str / None."""
+    return strings_frame(pq.read_table(path))
 
 
 def write_strings(frame: pd.DataFrame, path: str | Path) -> Path:

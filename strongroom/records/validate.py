@@ -1,39 +1,45 @@
-"""Validate: Great Expectations 1.x suite derived from the contract; bad rows quarantined.
+"""Validate: the contract's Great Expectations suite over ingested records, in chunks.
 
-Row-level expectations (types, nulls, ranges, sets, patterns, cross-column order) send failing rows
-to a quarantine file with the reasons; table-level expectations (row count, unique key) fail the
-step. Counts reconcile exactly: rows_in == rows_ok + rows_quarantined.
+Row-level expectations (types, nulls, ranges, sets, formats, dates not in the future, cross-column
+order, age against date of birth, the contract's own expectations) send failing rows to a
+quarantine file with the reasons; table-level expectations (row count, unique key) fail the step.
+Counts reconcile exactly: rows_in == rows_ok + rows_quarantined.
 
-GX returns unexpected values in its results by default. We read only row numbers out of them,
-inside this function, and the report holds counts alone: no raw value leaves this step.
+Memory: one chunk of rows (`chunk_rows`) plus 8 bytes a row for the primary key's hashes.
+
+GX returns unexpected values in its results by default. We read only row positions out of them,
+inside this function; reports hold counts and names, never a value.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from strongroom.errors import ValidationFailed
-from strongroom.records.contract import ColumnSpec, Contract
-from strongroom.records.io import read_strings, write_json, write_strings
+from strongroom.records.contract import Contract
+from strongroom.records.expectations import Check, row_checks, table_checks, validation_frame
+from strongroom.records.io import strings_frame, write_json
+from strongroom.records.readers import LINE, SOURCE
 from strongroom.records.report import render_validation_html
 
+log = logging.getLogger(__name__)
 VALIDATED_FILE = "validated.parquet"
 QUARANTINE_FILE = "quarantine.parquet"
 REPORT_JSON = "validation_report.json"
 REPORT_HTML = "validation_report.html"
-ROW = "__row__"  # row number in the ingested table, the only thing read back from GX results
-
-_TYPE_FORMATS = {
-    "int": r"^[+-]?\d+$",
-    "float": r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$",  # rejects nan, inf
-    "bool": r"^(true|false|True|False|0|1)$",
-}
-_STRFTIME = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%S"}
+REASONS = "__reasons__"
+_ROW = "__row__"  # position in the chunk: the only thing read back from GX results
+CHUNK_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -45,175 +51,173 @@ class ValidationResult:
     report: dict[str, Any]
 
 
-def _typed(name: str) -> str:
-    return f"{name}__typed"
+class SuiteRunner:
+    """One ephemeral GX context and validation definition, run on chunk after chunk."""
 
+    def __init__(self, checks: list[Check], name: str) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
 
-def _validation_frame(records: pd.DataFrame, contract: Contract) -> pd.DataFrame:
-    """Raw text columns plus a typed shadow for every numeric or date column."""
-    frame = records.copy()
-    frame[ROW] = range(len(frame))
-    for name, spec in contract.columns.items():
-        if spec.type in ("int", "float"):
-            frame[_typed(name)] = pd.to_numeric(frame[name], errors="coerce")
-        elif spec.type in _STRFTIME:
-            frame[_typed(name)] = pd.to_datetime(
-                frame[name], format=_STRFTIME[spec.type], errors="coerce"
-            )
-    return frame
-
-
-def _column_expectations(name: str, spec: ColumnSpec) -> list[Any]:
-    import great_expectations as gx
-
-    ex = gx.expectations
-    out: list[Any] = []
-    if not spec.nullable:
-        out.append(ex.ExpectColumnValuesToNotBeNull(column=name))
-    if spec.type in _TYPE_FORMATS:
-        out.append(ex.ExpectColumnValuesToMatchRegex(column=name, regex=_TYPE_FORMATS[spec.type]))
-    if spec.type in _STRFTIME:
-        fmt = _STRFTIME[spec.type]
-        out.append(ex.ExpectColumnValuesToMatchStrftimeFormat(column=name, strftime_format=fmt))
-    if spec.min is not None or spec.max is not None:
-        out.append(
-            ex.ExpectColumnValuesToBeBetween(
-                column=_typed(name), min_value=spec.min, max_value=spec.max
-            )
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        batch = (
+            context.data_sources.add_pandas(name)
+            .add_dataframe_asset(name)
+            .add_batch_definition_whole_dataframe("all")
         )
-    if spec.allowed is not None:
-        out.append(ex.ExpectColumnValuesToBeInSet(column=name, value_set=spec.allowed))
-    if spec.pattern is not None:
-        out.append(ex.ExpectColumnValuesToMatchRegex(column=name, regex=f"^(?:{spec.pattern})$"))
-    if spec.max_length is not None:
-        out.append(ex.ExpectColumnValueLengthsToBeBetween(column=name, max_value=spec.max_length))
-    return out
-
-
-def build_suite(contract: Contract) -> tuple[list[Any], list[Any]]:
-    """(row-level, table-level) expectations derived from the contract."""
-    import great_expectations as gx
-
-    ex = gx.expectations
-    rows: list[Any] = []
-    for name, spec in contract.columns.items():
-        rows.extend(_column_expectations(name, spec))
-    for check in contract.pair_checks:
-        rows.append(
-            ex.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=_typed(check.greater)
-                if _has_shadow(contract, check.greater)
-                else check.greater,
-                column_B=_typed(check.lesser)
-                if _has_shadow(contract, check.lesser)
-                else check.lesser,
-                or_equal=check.or_equal,
-                ignore_row_if="either_value_is_missing",
-            )
+        suite = context.suites.add(gx.ExpectationSuite(name=name))
+        for check in checks:
+            suite.add_expectation(check.expectation)
+        self.by_id = {check.expectation.id: check for check in checks}  # ids set by the suite
+        self.definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=name, data=batch, suite=suite)
         )
-    table = [
-        ex.ExpectTableRowCountToBeBetween(min_value=1),
-        ex.ExpectColumnValuesToBeUnique(column=contract.primary_key),
-    ]
-    return rows, table
+
+    def run(self, frame: pd.DataFrame) -> list[tuple[Check, int, list[int]]]:
+        """(check, unexpected count, failing row positions) for every check."""
+        result = self.definition.run(
+            batch_parameters={"dataframe": frame},
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": [_ROW],
+                "partial_unexpected_count": 0,
+                "include_unexpected_rows": False,
+                "return_unexpected_index_query": False,
+            },
+        )
+        out = []
+        for item in result.results:
+            if item.exception_info and item.exception_info.get("raised_exception"):
+                raise ValidationFailed(
+                    f"expectation could not run: {self.by_id[item.expectation_config.id].label}"
+                )
+            found = item.result or {}
+            rows = [int(r[_ROW]) for r in found.get("unexpected_index_list") or []]
+            unexpected = int(found.get("unexpected_count") or (0 if item.success else 1))
+            out.append((self.by_id[item.expectation_config.id], unexpected, rows))
+        return out
 
 
-def _has_shadow(contract: Contract, name: str) -> bool:
-    return contract.columns[name].type in ("int", "float", "date", "datetime")
+def _key_hashes(keys: pd.Series) -> pd.Series:
+    """64-bit hashes of the primary key (null stays null): uniqueness in 8 bytes a row."""
+    present = keys.notna().to_numpy()
+    hashes = pd.array(np.zeros(len(keys), dtype=np.uint64), dtype="UInt64")
+    hashes[present] = pd.util.hash_array(keys[present].to_numpy(dtype=object))
+    hashes[~present] = pd.NA
+    return pd.Series(hashes)
 
 
-def _describe(config: Any) -> str:
-    kwargs = config.kwargs
-    column = kwargs.get("column") or f"{kwargs.get('column_A')},{kwargs.get('column_B')}"
-    return f"{config.type}({column.replace('__typed', '')})"  # name the user's column
+class _Writers:
+    """Validated rows (contract columns) and quarantined rows (+ source, line, reasons)."""
 
+    def __init__(self, contract: Contract, output_dir: Path) -> None:
+        text = [(name, pa.string()) for name in contract.columns]
+        self.columns = list(contract.columns)
+        self.ok = pq.ParquetWriter(output_dir / VALIDATED_FILE, pa.schema(text))
+        quarantine = [*text, (SOURCE, pa.string()), (LINE, pa.int64()), (REASONS, pa.string())]
+        self.bad = pq.ParquetWriter(output_dir / QUARANTINE_FILE, pa.schema(quarantine))
 
-def _run_gx(frame: pd.DataFrame, expectations: list[Any]) -> list[Any]:
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    def write(self, chunk: pa.Table, reasons: dict[int, list[str]]) -> None:
+        bad = np.zeros(chunk.num_rows, dtype=bool)
+        bad[list(reasons)] = True
+        self.ok.write_table(chunk.filter(pa.array(~bad)).select(self.columns))
+        rows = sorted(reasons)
+        quarantined = chunk.take(pa.array(rows, pa.int64())).select([*self.columns, SOURCE, LINE])
+        labels = pa.array(["; ".join(reasons[r]) for r in rows], pa.string())
+        self.bad.write_table(quarantined.append_column(REASONS, labels))
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (
-        context.data_sources.add_pandas("records")
-        .add_dataframe_asset("records")
-        .add_batch_definition_whole_dataframe("all")
-    )
-    suite = context.suites.add(gx.ExpectationSuite(name="contract"))
-    for expectation in expectations:
-        suite.add_expectation(expectation)
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name="contract", data=batch, suite=suite)
-    )
-    result = definition.run(
-        batch_parameters={"dataframe": frame},
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": [ROW],
-            "partial_unexpected_count": 0,
-            "include_unexpected_rows": False,
-            "return_unexpected_index_query": False,
-        },
-    )
-    return list(result.results)
-
-
-def _bad_rows(result: Any) -> list[int]:
-    return [int(item[ROW]) for item in result.result.get("unexpected_index_list") or []]
+    def close(self) -> None:
+        self.ok.close()
+        self.bad.close()
 
 
 def validate(
-    records_path: str | Path, contract: Contract, output_dir: str | Path
+    records_path: str | Path,
+    contract: Contract,
+    output_dir: str | Path,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    today: date | None = None,
 ) -> ValidationResult:
     """Validate ingested records; write validated rows, quarantine and a values-free report."""
     output_dir = Path(output_dir)
-    records = read_strings(records_path)
-    row_level, table_level = build_suite(contract)
-    results = _run_gx(_validation_frame(records, contract), row_level + table_level)
-    table_ids = {e.id for e in table_level}  # ids set when the suite took them
-    reasons: dict[int, list[str]] = defaultdict(list)
-    summary, table_failures = [], []
-    for result in results:  # GX does not keep the suite's order
-        described = _describe(result.expectation_config)
-        unexpected = int(result.result.get("unexpected_count") or 0)
-        summary.append(
-            {"expectation": described, "success": bool(result.success), "unexpected": unexpected}
-        )
-        if result.success:
-            continue
-        if result.expectation_config.id in table_ids:
-            table_failures.append(described)
-        else:
-            for row in _bad_rows(result):
-                reasons[row].append(described)
-    bad = sorted(reasons)
-    quarantine = records.iloc[bad].copy()
-    quarantine["__line__"] = [str(r + 2) for r in bad]  # 1-based CSV line, after the header
-    quarantine["__reasons__"] = ["; ".join(reasons[r]) for r in bad]
-    validated = records.drop(index=records.index[bad])
     output_dir.mkdir(parents=True, exist_ok=True)
-    write_strings(validated, output_dir / VALIDATED_FILE)
-    write_strings(quarantine, output_dir / QUARANTINE_FILE)
-    fraction = len(bad) / max(len(records), 1)
-    too_many = fraction > contract.max_quarantine_fraction
-    report = {
+    checks = row_checks(contract, today or date.today())
+    runner = SuiteRunner(checks, "rows")
+    unexpected: dict[str, int] = defaultdict(int)
+    hashes, rows_in, rows_bad = [], 0, 0
+    writers = _Writers(contract, output_dir)
+    try:
+        for batch in pq.ParquetFile(records_path).iter_batches(batch_size=chunk_rows):
+            chunk = pa.Table.from_batches([batch])
+            records = strings_frame(chunk.select(list(contract.columns)))
+            frame = validation_frame(records, contract).assign(**{_ROW: range(len(records))})
+            reasons: dict[int, list[str]] = defaultdict(list)
+            for check, count, rows in runner.run(frame):
+                unexpected[check.label] += count
+                for row in rows:
+                    reasons[row].append(check.label)
+            writers.write(chunk, reasons)
+            hashes.append(_key_hashes(records[contract.primary_key]))
+            rows_in, rows_bad = rows_in + len(records), rows_bad + len(reasons)
+            log.info("validated %d rows, %d quarantined so far", rows_in, rows_bad)
+    finally:
+        writers.close()
+    table_failures = _table_failures(hashes, contract.primary_key)
+    report = _report(contract, rows_in, rows_bad, checks, unexpected, table_failures)
+    write_json(output_dir / REPORT_JSON, report)
+    (output_dir / REPORT_HTML).write_text(render_validation_html(report))
+    _raise_if_failed(report)
+    return ValidationResult(rows_in, rows_in - rows_bad, rows_bad, True, report)
+
+
+def _table_failures(hashes: list[pd.Series], key: str) -> list[dict[str, Any]]:
+    keys = pd.DataFrame({key: pd.concat(hashes, ignore_index=True) if hashes else []})
+    checks = table_checks(key)
+    return [
+        {"expectation": check.label, "unexpected": count}
+        for check, count, _ in SuiteRunner(checks, "table").run(keys.assign(**{_ROW: 0}))
+        if count
+    ]
+
+
+def _report(
+    contract: Contract,
+    rows_in: int,
+    rows_bad: int,
+    checks: list[Check],
+    unexpected: dict[str, int],
+    table_failures: list[dict[str, Any]],
+) -> dict[str, Any]:
+    fraction = rows_bad / max(rows_in, 1)
+    labels = list(dict.fromkeys(check.label for check in checks))  # suite order, once each
+    return {
         "contract": contract.name,
-        "rows_in": len(records),
-        "rows_ok": len(validated),
-        "rows_quarantined": len(bad),
+        "rows_in": rows_in,
+        "rows_ok": rows_in - rows_bad,
+        "rows_quarantined": rows_bad,
         "quarantine_fraction": round(fraction, 6),
         "max_quarantine_fraction": contract.max_quarantine_fraction,
         "table_failures": table_failures,
-        "success": not table_failures and not too_many,
-        "expectations": summary,
+        "success": not table_failures and fraction <= contract.max_quarantine_fraction,
+        "expectations": [
+            {
+                "expectation": label,
+                "success": not unexpected[label],
+                "unexpected": unexpected[label],
+            }
+            for label in labels
+        ],
     }
-    write_json(output_dir / REPORT_JSON, report)
-    (output_dir / REPORT_HTML).write_text(render_validation_html(report))
-    if table_failures:
-        raise ValidationFailed(f"table-level expectations failed: {table_failures}")
-    if too_many:
+
+
+def _raise_if_failed(report: dict[str, Any]) -> None:
+    if report["table_failures"]:
+        failed = [f"{f['expectation']}: {f['unexpected']} rows" for f in report["table_failures"]]
+        raise ValidationFailed(f"table-level expectations failed: {failed}")
+    if not report["success"]:
         raise ValidationFailed(
-            f"{len(bad)} of {len(records)} rows quarantined ({fraction:.1%}), more than the "
-            f"contract allows ({contract.max_quarantine_fraction:.1%}); see {QUARANTINE_FILE}"
+            f"{report['rows_quarantined']} of {report['rows_in']} rows quarantined "
+            f"({report['quarantine_fraction']:.1%}), more than the contract allows "
+            f"({report['max_quarantine_fraction']:.1%}); see {QUARANTINE_FILE}"
         )
-    return ValidationResult(len(records), len(validated), len(bad), True, report)
