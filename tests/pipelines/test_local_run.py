@@ -1,25 +1,113 @@
 """The whole pipeline through the kfp local runner on a tiny dataset (about a minute on 2 cores)."""
 
 import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 
 from strongroom.errors import GateError
 from strongroom.local_run import PipelineParams, run_local, summarize
-from strongroom.records.demo import write_demo_records
+from strongroom.records.demo import generate_encounters
 from strongroom.release import gate_version, promote
+
+
+def marker(column: str) -> str:
+    """A value found nowhere else, one per column."""
+    return f"Zqx{column.replace('_', '')}mark"
+
+
+FREE_FORM = ("name", "phone", "medication", "note")  # a marker there passes validation
+
+
+def plant_markers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Row 0: every column's marker (fails validation: GX would echo them back by default).
+    Row 1: markers in the free-form columns (valid: they go on to de-identification)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        frame.loc[0, column] = marker(column)
+    for column in FREE_FORM:
+        frame.loc[1, column] = f"{marker(column)} Smith" if column == "name" else marker(column)
+    return frame
+
+
+@contextmanager
+def captured_fds(path: Path) -> Iterator[Path]:
+    """stdout and stderr of this process and its children (the components) into `path`."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved, streams = [os.dup(1), os.dup(2)], (sys.stdout, sys.stderr)
+    with open(path, "w", buffering=1) as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        sys.stdout = sys.stderr = sink  # pytest's capture holds its own stream objects
+        try:
+            yield path
+        finally:
+            sys.stdout, sys.stderr = streams
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
 
 
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
-    records = write_demo_records(run_dir / "records.csv", 40, seed=3)
+    frame = generate_encounters(40, seed=3).astype(object)
+    records = run_dir / "input" / "records.csv"
+    records.parent.mkdir()
+    plant_markers(frame).to_csv(records, index=False)
     params = PipelineParams(
         records_path=str(records), model_preset="tiny", max_seq_len=256, batch_size=8, epochs=1.0,
         target_epsilon=6.0, delta=1e-5, eval_fraction=0.2,
     )  # fmt: skip
-    return run_local(params, run_dir), run_dir
+    root_logger, level = logging.getLogger(), logging.getLogger().level
+    handler = logging.FileHandler(run_dir / "input" / "python.log")
+    root_logger.addHandler(handler)
+    root_logger.setLevel(logging.DEBUG)  # every record any library logs in this process
+    try:
+        with captured_fds(run_dir / "input" / "console.log"):
+            decision = run_local(params, run_dir)
+            print(summarize(decision, run_dir))
+    finally:
+        root_logger.setLevel(level)
+        root_logger.removeHandler(handler)
+        handler.close()
+    return decision, run_dir
+
+
+def _leaks(path: Path, markers: list[str]) -> list[str]:
+    text = path.read_bytes().lower()
+    return [m for m in markers if m.lower().encode() in text]
+
+
+def test_no_marker_reaches_a_report_log_or_mlflow_record(pipeline_run):
+    """Every file the run wrote (reports, KFP metadata, MLflow's database and artifacts, the
+    model card, the console and Python logs) except the record data files themselves."""
+    _, run_dir = pipeline_run
+    markers = [marker(c) for c in generate_encounters(1).columns]
+    data_files = {".parquet", ".npy", ".csv"}  # records, quarantine, corpus: data, not reports
+    scanned, leaks = 0, {}
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+        if path.suffix in data_files:
+            continue
+        scanned += 1
+        if found := _leaks(path, markers):
+            leaks[str(path.relative_to(run_dir))] = found
+    assert not leaks
+    assert scanned > 20 and (run_dir / "mlflow.db").exists()
+    assert (run_dir / "input" / "console.log").stat().st_size > 10_000  # the components' logs
+    assert (run_dir / "input" / "python.log").stat().st_size > 0
+    # ... and the markers were really there: quarantined, with the reasons named
+    quarantine = next(run_dir.rglob("quarantine.parquet"))
+    assert _leaks(quarantine, markers[:3]) and b"pattern(patient_id)" in quarantine.read_bytes()
 
 
 def test_pipeline_registers_a_gated_version_with_alias_staging(pipeline_run):
