@@ -113,14 +113,14 @@ def _stage(args: argparse.Namespace) -> int:
     from strongroom import stages
 
     out = Path(args.out)
-    if args.command in ("ingest", "validate"):
+    if args.command == "deidentify":
+        result = stages.deidentify_stage(args.validated, args.contract, args.key_file, str(out))
+    else:
         read = {"encoding": args.encoding, "delimiter": args.delimiter, "format": args.format}
         ingest_dir = out if args.command == "ingest" else out / "ingest"
         result = stages.ingest_stage(args.source, args.contract, str(ingest_dir), **read)
     if args.command == "validate":
         result = stages.validate_stage(str(ingest_dir), args.contract, str(out / "validate"))
-    else:
-        result = stages.deidentify_stage(args.validated, args.contract, args.key_file, str(out))
     print(json.dumps(result, indent=2, default=str))
     return 0
 
@@ -199,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("strongroom").setLevel(logging.INFO)  # progress on long stages
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

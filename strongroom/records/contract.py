@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from strongroom.config import load_yaml_model
 
 ColumnType = Literal["string", "int", "float", "date", "datetime", "bool"]
+_NUMBERS, _DATES = ("int", "float"), ("date", "datetime")
 FormatName = Literal["icd10", "iso4217", "mcc", "iban", "pan", "email", "npi"]  # formats.FORMATS
 
 
@@ -111,9 +112,12 @@ class Contract(BaseModel):
                 if side not in self.columns:
                     problems.append(f"pair_checks.{i}: {side!r} is not a declared column")
         for i, age in enumerate(self.age_checks):
-            for role in ("age", "birth_date", "at"):
-                if getattr(age, role) not in self.columns:
+            for role, types in (("age", _NUMBERS), ("birth_date", _DATES), ("at", _DATES)):
+                spec = self.columns.get(getattr(age, role))
+                if spec is None:
                     problems.append(f"age_checks.{i}.{role}: not a declared column")
+                elif spec.type not in types:
+                    problems.append(f"age_checks.{i}.{role}: must be a column of type {types}")
         for i, user in enumerate(self.expectations):
             problems.extend(f"expectations.{i}: {p}" for p in check_user_expectation(user, self))
         for name, spec in self.columns.items():

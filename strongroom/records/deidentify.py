@@ -95,7 +95,7 @@ def _known_values(row: pd.Series, contract: Contract) -> dict[str, str]:
 
 def _residuals(text: str | None, known: dict[str, str]) -> int:
     """How many of this row's identifier values still stand as whole words in `text`."""
-    if not text:
+    if not isinstance(text, str) or not text:  # None, or NaN where pandas filled a gap
         return 0
     return sum(
         1

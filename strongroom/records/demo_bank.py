@@ -15,8 +15,9 @@ BANK_COLUMNS = [
     "complaint_narrative",
 ]  # fmt: skip
 
-# kind -> (MCC, merchants, channels, largest amount in pence). An empty merchant list means a
-# Faker company, so that the merchant column is not a closed vocabulary.
+# kind -> (MCC, merchants, channels, largest amount in pence). Merchants are businesses or payment
+# schemes: a transfer's counterparty (a person) is named in the memo, which is free text and
+# redacted, never in the kept merchant column.
 _CARD = ["card_present", "online"]
 _KINDS: dict[str, tuple[str, list[str], list[str], int]] = {
     "grocery": ("5411", ["Tesco", "Sainsbury's", "Asda", "Aldi"], _CARD, 25_000),
@@ -25,8 +26,8 @@ _KINDS: dict[str, tuple[str, list[str], list[str], int]] = {
     "transit": ("4111", ["Transport for London", "Trainline"], _CARD, 30_000),
     "cash": ("6011", ["LINK ATM"], ["atm"], 50_000),
     "utilities": ("4900", ["British Gas", "Thames Water", "EDF Energy"], ["direct_debit"], 40_000),
-    "shopping": ("5999", [], ["online"], 100_000),
-    "transfer": ("4829", [], ["transfer"], 500_000),
+    "shopping": ("5999", ["Amazon UK", "ASOS", "eBay", "Argos", "John Lewis"], ["online"], 100_000),
+    "transfer": ("4829", ["Faster Payment", "Standing Order", "BACS"], ["transfer"], 500_000),
 }
 _BANK_CODES = ["NWBK", "BARC", "HBUK", "LOYD", "MIDL"]
 _START = datetime(2019, 1, 1)
@@ -139,7 +140,7 @@ def _transaction(
         "txn_timestamp": when.isoformat(timespec="seconds"),
         "amount": _pounds(pence),
         "currency": rng.choices(["GBP", "EUR", "USD"], weights=[90, 6, 4])[0],
-        "merchant": rng.choice(merchants) if merchants else fake.company(),
+        "merchant": rng.choice(merchants),
         "mcc": mcc,
         "channel": rng.choice(channels),
         "balance": _pounds(balance + pence),

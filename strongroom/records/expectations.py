@@ -5,8 +5,8 @@ Records arrive as text. For each numeric or date column the frame gets a typed s
 in years (`age__age_gap`): GX's built-in expectations then do every check, and a failing row is
 reported under the user's column name.
 
-Every check here is row-level (its failing rows go to quarantine) except the ones in
-`table_checks`, which are evaluated once over the whole table.
+Every check here is row-level: its failing rows go to quarantine. The table-level checks (rows
+present, unique key) are in validate.py.
 """
 
 from __future__ import annotations
@@ -173,17 +173,6 @@ def row_checks(contract: Contract, today: date) -> list[Check]:
         built = build_user_expectation(user, list(contract.columns))
         found.append(_check(built, f"contract_expectation_{i}:{_label(built)}"))
     return found
-
-
-def table_checks(key_column: str) -> list[Check]:
-    """Whole-table checks, run once on a frame of the primary key's hashes (8 bytes a row)."""
-    import great_expectations as gx
-
-    ex = gx.expectations
-    return [
-        _check(ex.ExpectTableRowCountToBeBetween(min_value=1), "table_has_rows"),
-        _check(ex.ExpectColumnValuesToBeUnique(column=key_column)),
-    ]
 
 
 def _class_name(snake: str) -> str:

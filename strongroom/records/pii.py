@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections import Counter
@@ -31,6 +32,9 @@ def analyzer(model_name: str | None = None) -> Any:
 
     model_name = model_name or os.environ.get(SPACY_MODEL_ENV, DEFAULT_SPACY_MODEL)
     import spacy.util
+
+    # Presidio logs a line per note at INFO ("Fetching all recognizers"): thousands per run.
+    logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
 
     if not spacy.util.is_package(model_name):
         raise RuntimeError(

@@ -234,7 +234,7 @@ def _parquet_chunks(
 ) -> Iterator[Chunk]:
     try:
         handle = source.filesystem.open_input_file(source.path)
-        parquet = pq.ParquetFile(handle)
+        parquet = pq.ParquetFile(handle, pre_buffer=False)  # buffered: the whole file
     except (pa.ArrowException, OSError) as error:
         raise RecordError(
             f"not a readable Parquet file, truncated or corrupt ({type(error).__name__})",

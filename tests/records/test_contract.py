@@ -77,7 +77,8 @@ def test_user_expectations_are_checked_and_every_problem_listed(tmp_path):
     assert "expectations.2: expect_column_values_to_match_regex: column(s) ['nope']" in problems
     assert "expectations.3: expect_column_values_to_match_regex:" in problems and "rx" in problems
     assert "age_checks.0.age: not a declared column" in problems
-    assert len(error.value.problems) == 5
+    assert "age_checks.0.birth_date: must be a column of type ('date', 'datetime')" in problems
+    assert len(error.value.problems) == 7
 
 
 def test_column_options_must_fit_the_type(tmp_path):

@@ -238,7 +238,7 @@ def test_invalid_values_are_quarantined_with_their_reason(domain, demo_frame, tm
 
 def test_duplicate_keys_fail_the_step_naming_the_check(demo_frame, contract, tmp_path):
     frame = pd.concat([demo_frame, demo_frame.iloc[[0, 1]]], ignore_index=True)
-    with pytest.raises(ValidationFailed, match=r"be_unique\(encounter_id\): 4 rows"):
+    with pytest.raises(ValidationFailed, match=r"unique_key\(encounter_id\): 4 rows"):
         _validated(frame, contract, tmp_path)
 
 
