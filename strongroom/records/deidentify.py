@@ -104,6 +104,20 @@ def _residuals(text: str | None, known: dict[str, str]) -> int:
     )
 
 
+def _row_residuals(
+    out: pd.Series, raw: pd.Series, known: dict[str, str], contract: Contract
+) -> int:
+    """Residual identifiers in one written row.
+
+    Free text is searched for every known value and every word of a name. Short structured
+    columns only for whole values: a word match there is mostly coincidence (the customer John
+    and the merchant "John Lewis"), a whole value (the name, the IBAN) is a leak.
+    """
+    whole = {v: t for v, t in known.items() if v in set(raw[contract.identifier_columns()])}
+    free = set(contract.free_text_columns())
+    return sum(_residuals(out[c], known if c in free else whole) for c in out.index)
+
+
 def _transform_columns(frame: pd.DataFrame, contract: Contract, key: bytes) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for name, spec in contract.columns.items():
@@ -141,7 +155,7 @@ def deidentify(
             r if t is not None else None for r, t in zip(redacted, frame[column], strict=True)
         ]
     for i, known in enumerate(known_per_row):
-        residual += sum(_residuals(out.iloc[i][c], known) for c in out.columns)
+        residual += _row_residuals(out.iloc[i], frame.iloc[i], known, contract)
     identifier_cells = int(frame[contract.identifier_columns()].notna().sum().sum())
     write_strings(out, output_dir / DEIDENTIFIED_FILE)
     report = {

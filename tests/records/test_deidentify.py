@@ -55,3 +55,17 @@ def test_known_values_are_scrubbed_as_whole_words():
         "Ann Lee (Lee) lives in Leeds", {"Ann Lee": "<NAME>", "Lee": "<NAME>"}
     )
     assert text == "<NAME> (<NAME>) lives in Leeds" and hits == 2
+
+
+def test_residuals_count_whole_values_in_kept_columns_but_not_name_words(demo_frame, contract):
+    from strongroom.records.deidentify import _known_values, _row_residuals
+
+    raw = demo_frame.iloc[0].copy()
+    raw["name"] = "John Carter"
+    known = _known_values(raw, contract)
+    out = pd.Series({"medication": "John Lewis pharmacy", "note": "seen today"})
+    assert _row_residuals(out, raw, known, contract) == 0  # a coincidence, not a leak
+    out["note"] = "John was seen today"
+    assert _row_residuals(out, raw, known, contract) == 1  # free text: every name word counts
+    out["medication"] = "for John Carter"
+    assert _row_residuals(out, raw, known, contract) == 2  # the whole name in a kept column
