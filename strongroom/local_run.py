@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.config import load_yaml_model
+from strongroom.errors import StrongroomError
 
 
 class PipelineParams(BaseModel):
@@ -72,7 +74,11 @@ def run_local(params: PipelineParams, run_dir: Path) -> dict[str, Any]:
         pipeline_root=str(run_dir / "kfp"),
         raise_on_error=True,
     )
-    task = train_and_gate(**values)
+    try:
+        task = train_and_gate(**values)
+    except RuntimeError as error:  # the runner's summary of a failed task; its log is above
+        message = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # drop terminal colours
+        raise StrongroomError(f"{message} (the task's log above says why)") from None
     decision = json.loads(Path(task.output.path).read_text())
     decision["tracking_uri"] = values["tracking_uri"]
     (run_dir / "gate_decision.json").write_text(json.dumps(decision, indent=2))
