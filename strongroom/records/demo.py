@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 from faker import Faker
 
+from strongroom.records.io import write_table_file
+
 # (ICD-10-CM code, condition, typical medication)
 _CONDITIONS = [
     ("E11.9", "type 2 diabetes", "metformin 500 mg"),
@@ -121,11 +123,4 @@ def generate_encounters(n_patients: int, *, seed: int = 0, max_encounters: int =
 
 def write_demo_records(path: str | Path, n_patients: int, *, seed: int = 0) -> Path:
     """Write demo encounters as CSV (or Parquet when the suffix says so)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = generate_encounters(n_patients, seed=seed)
-    if path.suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
-    return path
+    return write_table_file(generate_encounters(n_patients, seed=seed), path)

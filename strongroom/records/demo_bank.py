@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 from faker import Faker
 
+from strongroom.records.io import write_table_file
+
 BANK_COLUMNS = [
     "customer_id", "account_number", "iban", "card_number", "customer_name", "txn_id",
     "txn_timestamp", "amount", "currency", "merchant", "mcc", "channel", "balance", "memo",
@@ -180,11 +182,4 @@ def generate_transactions(
 
 def write_bank_records(path: str | Path, n_customers: int, *, seed: int = 0) -> Path:
     """Write demo transactions as CSV (or Parquet when the suffix says so)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = generate_transactions(n_customers, seed=seed)
-    if path.suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
-    return path
+    return write_table_file(generate_transactions(n_customers, seed=seed), path)

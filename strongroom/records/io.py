@@ -50,3 +50,14 @@ def write_strings(frame: pd.DataFrame, path: str | Path) -> Path:
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     pq.write_table(table, path)
     return path
+
+
+def write_table_file(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write records as Parquet when the suffix says so, else CSV (demo and test inputs)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return path
