@@ -123,8 +123,6 @@ def summarize(decision: dict[str, Any], run_dir: Path) -> str:
 
 
 def _alias_of(uri: str, model_name: str, version: str) -> str:
-    import mlflow
+    from strongroom.tracking.registry import store_client
 
-    mlflow.set_tracking_uri(uri)
-    mv = mlflow.MlflowClient(registry_uri=uri).get_model_version(model_name, version)
-    return ",".join(mv.aliases)
+    return ",".join(store_client(uri).get_model_version(model_name, version).aliases)

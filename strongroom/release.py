@@ -128,11 +128,10 @@ def gate_version(tracking_uri: str, model_name: str, version: str, policy: str) 
 def gate_stage(
     tracking_uri: str, model_name: str, version: str, policy: str, out_file: str
 ) -> dict[str, Any]:
-    import mlflow
+    from strongroom.tracking.registry import store_client
 
     decision = gate_version(tracking_uri, model_name, version, policy)
-    client = mlflow.MlflowClient()
-    client.set_model_version_tag(
+    store_client(tracking_uri).set_model_version_tag(
         model_name,
         version,
         f"gate.{decision['policy']}",
@@ -146,13 +145,12 @@ def promote(
     tracking_uri: str, model_name: str, version: str, policy: str, alias: str = STAGING
 ) -> dict[str, Any]:
     """Set `alias` on the version, after evaluating the gate once more (never on a failing version)."""
-    import mlflow
-
     from strongroom.errors import GateError
+    from strongroom.tracking.registry import store_client
 
     decision = gate_version(tracking_uri, model_name, version, policy)
     if not decision["passed"]:
         failed = [r["id"] for r in decision["rules"] if not r["passed"]]
         raise GateError(f"{model_name}/{version} fails policy {policy}: {failed}; not promoted")
-    mlflow.MlflowClient().set_registered_model_alias(model_name, alias, version)
+    store_client(tracking_uri).set_registered_model_alias(model_name, alias, version)
     return {**decision, "alias": alias}

@@ -98,12 +98,17 @@ def register_model(
     return Registered(model_name, version, run.info.run_id, f"models:/{model_name}/{version}")
 
 
-def version_facts(tracking_uri: str, model_name: str, version: str) -> dict[str, Any]:
-    """The facts recorded on a registered version (tags decoded from JSON)."""
+def store_client(tracking_uri: str) -> Any:
+    """A client on `tracking_uri` that leaves MLflow's process-wide URI (and the
+    MLFLOW_TRACKING_URI variable, which mlflow.set_tracking_uri writes) alone."""
     import mlflow
 
-    use_store(tracking_uri)
-    mv = mlflow.MlflowClient().get_model_version(model_name, version)
+    return mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def version_facts(tracking_uri: str, model_name: str, version: str) -> dict[str, Any]:
+    """The facts recorded on a registered version (tags decoded from JSON)."""
+    mv = store_client(tracking_uri).get_model_version(model_name, version)
     facts = {}
     for key, raw in mv.tags.items():
         try:
