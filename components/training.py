@@ -16,6 +16,9 @@ def train_op(
     max_grad_norm: float,
     learning_rate: float,
     seed: int,
+    physical_batch_size: int,
+    checkpoint_dir: str,
+    secure_mode: bool,
     model: Output[Model],
 ):
     """DP-SGD (Opacus, Poisson over people, ghost clipping), noise calibrated to the target."""
@@ -36,6 +39,9 @@ def train_op(
             max_grad_norm=max_grad_norm,
             learning_rate=learning_rate,
             seed=seed,
+            physical_batch_size=physical_batch_size,
+            checkpoint_dir=checkpoint_dir,
+            secure_mode=secure_mode,
         )
     )
 

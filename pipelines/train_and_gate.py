@@ -30,6 +30,9 @@ def train_and_gate(
     seed: int = 0,
     encoding: str = "utf-8",
     csv_delimiter: str = "",
+    physical_batch_size: int = 0,
+    checkpoint_dir: str = "",
+    secure_mode: bool = False,
 ) -> Artifact:
     ingested = ingest_op(
         source=records_path, contract=contract, encoding=encoding, delimiter=csv_delimiter
@@ -54,6 +57,9 @@ def train_and_gate(
         max_grad_norm=max_grad_norm,
         learning_rate=learning_rate,
         seed=seed,
+        physical_batch_size=physical_batch_size,
+        checkpoint_dir=checkpoint_dir,
+        secure_mode=secure_mode,
     )
     trained.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)
     evaluated = evaluate_op(model=trained.outputs["model"], corpus=corpus.outputs["corpus"])

@@ -39,6 +39,9 @@ class PipelineParams(BaseModel):
     tracking_uri: str = ""  # default: $MLFLOW_TRACKING_URI, else SQLite in the run directory
     encoding: str = "utf-8"  # CSV and JSON Lines text encoding
     csv_delimiter: str = ""  # default: comma, or tab for .tsv
+    physical_batch_size: int = Field(default=0, ge=0)  # people per forward pass; 0 = all at once
+    checkpoint_dir: str = ""  # resumable training state; "" = none (a PVC path on Kubeflow)
+    secure_mode: bool = False  # CSPRNG noise (Opacus + torchcsprng): the production profile
 
 
 def load_params(path: str | Path) -> PipelineParams:

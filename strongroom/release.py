@@ -52,6 +52,10 @@ def collect_facts(
         "model.parameters": train["model"]["parameters"],
         "train.learning_rate": train["train"]["learning_rate"],
         "train.seed": train["train"]["seed"],
+        "train.secure_mode": train["train"].get("secure_mode", False),
+        "train.resumed_from_step": train["train"].get("resumed_from_step", 0),
+        "privacy.epsilon_pld_at_training": privacy.get("epsilon_pld"),
+        "privacy.stopped_early": privacy.get("stopped_early", False),
         "data.contract": validation["contract"],
         "data.sha256": validation["source_sha256"],
     }
@@ -71,6 +75,21 @@ def cross_check(facts: dict[str, Any]) -> dict[str, float]:
     spent = float(facts["privacy.epsilon"])
     gap = abs(pld - spent) / max(spent, 1e-12)
     return {"privacy.epsilon_pld": pld, "privacy.accountant_gap": gap}
+
+
+def step_metrics(steps: dict[str, Any]) -> dict[str, list[tuple[int, float]]]:
+    """Per-step training records as MLflow metric series (step numbers from 1)."""
+    series = {
+        "train.loss": steps["losses"],
+        "train.batch_size": steps["batch_sizes"],
+        "train.clip_fraction": steps["clip_fractions"],
+    }
+    out = {
+        name: [(i, float(v)) for i, v in enumerate(values, start=1) if v == v]  # NaN: empty batch
+        for name, values in series.items()
+    }
+    out["train.epsilon"] = [(int(s), float(e)) for s, e in steps["epsilons"]]
+    return out
 
 
 def register_stage(
@@ -99,7 +118,7 @@ def register_stage(
         model_name=model_name,
         checkpoint=Path(model_dir) / CHECKPOINT,
         facts=facts,
-        step_losses=train["step_losses"],
+        step_metrics=step_metrics(train["steps"]),
         reports=reports,
     )
     return {

@@ -93,7 +93,11 @@ def train_stage(
     max_grad_norm: float,
     learning_rate: float,
     seed: int,
+    physical_batch_size: int = 0,
+    checkpoint_dir: str = "",
+    secure_mode: bool = False,
 ) -> dict[str, Any]:
+    """DP-train on the corpus; `checkpoint_dir` (a volume that outlives the pod) makes it resumable."""
     from dataclasses import replace
 
     from strongroom.model.config import preset
@@ -116,7 +120,14 @@ def train_stage(
         plan.sampling_rate,
         plan.steps,
     )
-    result = train_dp(tokens, cfg, plan, TrainSettings(learning_rate=learning_rate, seed=seed))
+    settings = TrainSettings(
+        learning_rate=learning_rate,
+        seed=seed,
+        secure_mode=secure_mode,
+        physical_batch_size=physical_batch_size or None,
+        state_dir=checkpoint_dir or None,
+    )
+    result = train_dp(tokens, cfg, plan, settings)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     save_checkpoint(str(Path(out_dir) / CHECKPOINT), result, plan)
     report = {
@@ -130,12 +141,14 @@ def train_stage(
             "learning_rate": learning_rate,
             "seed": seed,
             "seconds": round(result.seconds, 2),
+            "resumed_from_step": result.resumed_from,
+            "physical_batch_size": physical_batch_size or None,
+            "secure_mode": secure_mode,
         },
-        "step_losses": result.losses,
-        "step_batch_sizes": result.batch_sizes,
+        "steps": result.log.to_dict(),  # per step: loss, batch size, clip fraction; epsilon
     }
     write_json(Path(out_dir) / TRAIN_JSON, report)
-    return {"epsilon": result.epsilon, "steps": result.steps}
+    return {"epsilon": result.epsilon, "epsilon_pld": result.epsilon_pld, "steps": result.steps}
 
 
 def evaluate_stage(model_dir: str, corpus_dir: str, out_dir: str) -> dict[str, Any]:

@@ -45,15 +45,19 @@ PRESETS: dict[str, GemmaConfig] = {
     ),
     # the local demo: ~0.1M parameters, a few minutes on a laptop CPU
     "demo": GemmaConfig(),
-    # GPU presets (see the DP training issue): widths follow Gemma 2 proportions
+    # ~9M parameters at seq 1024: the DP overhead benchmark and single-GPU trials
     "small": GemmaConfig(
-        max_seq_len=1024, n_layers=6, d_model=384, n_heads=6, head_dim=64, ffn_hidden=1536
+        max_seq_len=1024, n_layers=6, d_model=384, n_heads=6, head_dim=64, ffn_hidden=1024
     ),
+    # ~100M parameters: a useful model on one GPU node
     "base": GemmaConfig(
-        max_seq_len=1024, n_layers=12, d_model=768, n_heads=12, head_dim=64, ffn_hidden=6144
+        max_seq_len=1024, n_layers=12, d_model=768, n_heads=12, head_dim=64, ffn_hidden=3072
     ),
+    # VaultGemma 1B's body (Gemma 3 1B: 26 layers, width 1152, 4 query heads of 256, one KV head,
+    # GeGLU 6912): ~0.7B parameters, its non-embedding size; our byte vocabulary replaces the
+    # 262k-token embedding (0.3B) that brings VaultGemma to 1B.
     "vaultgemma-1b": GemmaConfig(
-        max_seq_len=1024, n_layers=26, d_model=1152, n_heads=4, head_dim=256, ffn_hidden=13824
+        max_seq_len=1024, n_layers=26, d_model=1152, n_heads=4, head_dim=256, ffn_hidden=6912
     ),
 }
 

@@ -52,13 +52,27 @@ def _log_artifacts(reports: dict[str, Path], card: str, facts: dict[str, Any]) -
     mlflow.log_dict(facts, "model_card.json")
 
 
+def _log_series(series: dict[str, list[tuple[int, float]]]) -> None:
+    """Per-step metrics in one batch call (thousands of steps: one request, not thousands)."""
+    import time
+
+    import mlflow
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(k, v, now, step) for k, points in series.items() for step, v in points]
+    client, run_id = mlflow.MlflowClient(), mlflow.active_run().info.run_id
+    for start in range(0, len(metrics), 1000):  # MLflow's per-request limit
+        client.log_batch(run_id, metrics=metrics[start : start + 1000])
+
+
 def register_model(
     *,
     tracking_uri: str,
     model_name: str,
     checkpoint: Path,
     facts: dict[str, Any],
-    step_losses: list[float],
+    step_metrics: dict[str, list[tuple[int, float]]],
     reports: dict[str, Path],
 ) -> Registered:
     """Log params, metrics, reports, the pyfunc model and card; register a new version."""
@@ -72,9 +86,7 @@ def register_model(
     card = render_card(model_name, facts)
     with mlflow.start_run(run_name=f"{model_name}-train") as run:
         mlflow.log_params({k: v for k, v in facts.items() if k.startswith(_PARAM_PREFIXES)})
-        for step, loss in enumerate(step_losses, start=1):
-            if loss == loss:  # NaN for empty Poisson batches: nothing to plot
-                mlflow.log_metric("train.loss", loss, step=step)
+        _log_series(step_metrics)
         mlflow.log_metrics(
             {k: float(v) for k, v in facts.items() if k.startswith(("eval.", "privacy.epsilon"))}
         )

@@ -1,26 +1,39 @@
 """DP-SGD with Opacus: Poisson sampling over people, per-person ghost clipping, Gaussian noise.
 
 Each row of the training tensor is one person, so Opacus' per-sample clipping is per-person
-clipping and its Poisson sampler samples people. The step count never exceeds the plan, and the
-epsilon reported is the accountant's value for the steps actually taken.
+clipping and its Poisson sampler samples people. One logical (Poisson) batch is one optimizer
+step; Opacus' BatchMemoryManager cuts it into physical batches that fit in memory and adds the
+noise once, on the last. The run never goes past the plan's steps, so never past the budget, and
+the epsilon recorded is the accountants' value for the steps actually taken.
+
+Resuming: with `state_dir` set, the full training state (weights, optimizer, accountant history,
+sampler and noise generators, step) is saved every `checkpoint_every` steps and picked up by the
+next run of the same plan, which then goes on exactly where the saved one was.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import signal
 import time
+from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from strongroom.errors import PrivacyBudgetError
+from strongroom.errors import PrivacyBudgetError, StrongroomError
 from strongroom.model.config import GemmaConfig
 from strongroom.model.gemma import GemmaDecoder, SequenceLoss, shift
 from strongroom.privacy import norm_sampler  # noqa: F401  (registers the mixed norm sampler)
+from strongroom.privacy.accounting import DEFAULT_TOLERANCE, cross_checked
 from strongroom.privacy.plan import DPPlan
+from strongroom.training.checkpoint import STATE_FILE, StepLog, load_state, restore, save_state
 
 log = logging.getLogger(__name__)
 
@@ -28,33 +41,92 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TrainSettings:
     learning_rate: float = 2e-3  # Adam; DP-SGD favours larger rates and larger batches
-    seed: int = 0  # model init and, unless secure_mode, the sampler and noise
-    secure_mode: bool = False  # cryptographically secure noise (slower; production profile)
-    log_every: int = 10  # steps between progress lines
+    seed: int = 0  # model init, and (unless secure_mode) the sampler and the noise
+    secure_mode: bool = False  # noise and sampling from a CSPRNG (Opacus; needs torchcsprng)
+    physical_batch_size: int | None = None  # people per forward pass; None = whole logical batch
+    device: str = "auto"  # cpu | cuda | auto (cuda when available)
+    bf16: bool = True  # bfloat16 autocast on CUDA (weights, clipping and noise stay float32)
+    state_dir: str | None = None  # where the resumable state lives; None = no checkpoints
+    checkpoint_every: int = 50  # steps between saved states
+    max_steps: int | None = None  # stop at this step (early stop: epsilon of the steps taken)
+    epsilon_every: int = 10  # steps between epsilon evaluations for the log and progress bar
+    accountant_tolerance: float = DEFAULT_TOLERANCE  # PRV vs PLD, relative
+    progress: bool = True  # a progress bar on stderr
+    on_step: Callable[[int], None] | None = None  # called after each step and its checkpoint
 
 
 @dataclass
 class TrainResult:
     model: GemmaDecoder
-    steps: int
-    epsilon: float
-    losses: list[float] = field(default_factory=list)  # mean per-person loss of each step
-    batch_sizes: list[int] = field(default_factory=list)  # Poisson batch size of each step
-    seconds: float = 0.0
+    steps: int  # steps taken, resumed ones included
+    epsilon: float  # PRV accountant, for the steps taken
+    epsilon_pld: float  # dp_accounting PLD, same history
+    log: StepLog = field(default_factory=StepLog)
+    seconds: float = 0.0  # this run's training time (not the resumed part)
+    tokens: int = 0  # non-padding target tokens trained on in this run
+    resumed_from: int = 0  # the step the run started from (0: a fresh run)
+    stopped_early: bool = False  # max_steps or SIGTERM before the plan's last step
+
+    @property
+    def losses(self) -> list[float]:
+        return self.log.losses
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        return self.log.batch_sizes
 
     def privacy(self, plan: DPPlan) -> dict[str, Any]:
-        return {**plan.to_dict(), "steps_taken": self.steps, "epsilon": self.epsilon}
+        return {
+            **plan.to_dict(),
+            "steps_taken": self.steps,
+            "epsilon": self.epsilon,
+            "epsilon_pld": self.epsilon_pld,
+            "stopped_early": self.stopped_early,
+        }
 
 
-def _private_components(
+@dataclass
+class _Parts:
+    """The live objects of one run."""
+
+    engine: Any  # opacus PrivacyEngine (its accountant)
+    model: Any  # GradSampleModule around the decoder
+    optimizer: Any  # DPOptimizerFastGradientClipping
+    criterion: Any  # ghost-clipping loss wrapper
+    loader: Any  # DPDataLoader: one Poisson batch per iteration
+    sampler_rng: torch.Generator | None
+    noise_rng: torch.Generator | None
+    pad_id: int  # padding token: not counted as a trained token
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _private_parts(
     model: GemmaDecoder, tokens: np.ndarray, plan: DPPlan, settings: TrainSettings
-) -> tuple[Any, Any, Any, Any, Any]:
+) -> _Parts:
     from opacus import PrivacyEngine
 
+    device = next(model.parameters()).device
+    secure = settings.secure_mode
+    sampler_rng = None if secure else torch.Generator().manual_seed(settings.seed + 1)
+    noise_rng = None if secure else torch.Generator(device).manual_seed(settings.seed + 2)
     data = TensorDataset(torch.from_numpy(tokens.astype(np.int64)))
-    loader = DataLoader(data, batch_size=plan.expected_batch_size, shuffle=False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
-    engine = PrivacyEngine(accountant=plan.accountant, secure_mode=settings.secure_mode)
+    loader = DataLoader(
+        data,
+        batch_size=plan.expected_batch_size,
+        generator=sampler_rng,
+        pin_memory=device.type == "cuda",
+    )
+    fused = device.type == "cuda"  # one kernel for the whole Adam update
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate, fused=fused)
+    try:
+        engine = PrivacyEngine(accountant=plan.accountant, secure_mode=secure)
+    except ImportError as error:
+        raise StrongroomError(f"secure_mode: {error}") from None
     private_model, private_opt, criterion, private_loader = engine.make_private(
         module=model,
         optimizer=optimizer,
@@ -63,13 +135,29 @@ def _private_components(
         noise_multiplier=plan.noise_multiplier,
         max_grad_norm=plan.max_grad_norm,
         poisson_sampling=True,
+        noise_generator=noise_rng,
         grad_sample_mode="ghost",
     )
-    if abs(private_loader.sample_rate - plan.sampling_rate) > 1e-12:
+    if abs(private_loader.sample_rate - plan.sampling_rate) > 1e-15:
         raise PrivacyBudgetError(
             f"loader samples at {private_loader.sample_rate}, plan says {plan.sampling_rate}"
         )
-    return engine, private_model, private_opt, criterion, private_loader
+    # Opacus derives the accountant's rate as 1 / int(1 / q), which for some sizes (q = 1/93)
+    # is not the rate the loader samples at: account at the plan's (the loader's) exact rate.
+    private_opt.attach_step_hook(
+        engine.accountant.get_optimizer_hook_fn(sample_rate=plan.sampling_rate)
+    )
+    private_loader.batch_sampler.steps = 1  # one Poisson batch per pass: one step at a time
+    return _Parts(
+        engine,
+        private_model,
+        private_opt,
+        criterion,
+        private_loader,
+        sampler_rng,
+        noise_rng,
+        model.cfg.pad_id,
+    )
 
 
 def _zero_grads(optimizer: Any) -> None:
@@ -81,6 +169,72 @@ def _zero_grads(optimizer: Any) -> None:
         param.grad = torch.zeros_like(param)
 
 
+@dataclass
+class _StepStats:
+    people: int = 0
+    loss_sum: float = 0.0
+    clipped: int = 0
+    tokens: int = 0
+
+
+def _one_step(parts: _Parts, plan: DPPlan, settings: TrainSettings) -> _StepStats:
+    """One logical batch: physical batches accumulate clipped gradients, the last adds noise."""
+    from opacus.utils.batch_memory_manager import BatchMemoryManager
+
+    stats = _StepStats()
+    device = next(parts.model.parameters()).device
+    physical = settings.physical_batch_size or max(plan.units, 1)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda" and settings.bf16
+        else nullcontext()
+    )
+    with BatchMemoryManager(
+        data_loader=parts.loader, max_physical_batch_size=physical, optimizer=parts.optimizer
+    ) as batches:
+        for (batch,) in batches:
+            parts.optimizer.zero_grad(set_to_none=True)
+            if len(batch) == 0:
+                _zero_grads(parts.optimizer)
+            else:
+                batch = batch.to(device, non_blocking=True)  # [b, T]
+                inputs, targets = shift(batch)  # [b, T-1] each
+                with autocast:
+                    logits = parts.model(inputs)  # [b, T-1, V]
+                loss = parts.criterion(logits.float(), targets)
+                loss.backward()  # ghost clipping: norms, then the clipped per-person sum
+                norms = parts.model.per_sample_gradient_norms  # [b]
+                stats.clipped += int((norms > plan.max_grad_norm).sum())
+                stats.loss_sum += float(loss.detach()) * len(batch)
+                stats.people += len(batch)
+                stats.tokens += int((targets != parts.pad_id).sum())
+            parts.optimizer.step()  # skipped until the last physical batch: then noise, update
+    return stats
+
+
+class _StopSignal:
+    """SIGTERM (Kubernetes' notice before a kill) ends the run after the current step."""
+
+    def __init__(self) -> None:
+        self.received = False
+
+    @contextmanager
+    def installed(self) -> Any:
+        def handler(signum: int, frame: Any) -> None:
+            log.warning("SIGTERM: stopping after this step, state saved, epsilon of steps taken")
+            self.received = True
+
+        try:
+            previous = signal.signal(signal.SIGTERM, handler)
+        except ValueError:  # not the main thread: no signal handling
+            yield self
+            return
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def train_dp(
     tokens: np.ndarray, model_cfg: GemmaConfig, plan: DPPlan, settings: TrainSettings
 ) -> TrainResult:
@@ -88,36 +242,116 @@ def train_dp(
     if len(tokens) != plan.units:
         raise PrivacyBudgetError(f"plan is for {plan.units} units, data has {len(tokens)}")
     torch.manual_seed(settings.seed)
-    model = GemmaDecoder(model_cfg)
-    engine, private_model, optimizer, criterion, loader = _private_components(
-        model, tokens, plan, settings
-    )
-    result = TrainResult(model=model, steps=0, epsilon=0.0)
+    model = GemmaDecoder(model_cfg).to(_device(settings.device))
+    parts = _private_parts(model, tokens, plan, settings)
+    state_file = Path(settings.state_dir) / STATE_FILE if settings.state_dir else None
+    step, steps_log = _resume(state_file, parts, plan)
+    last = min(plan.steps, settings.max_steps or plan.steps)
+    result = TrainResult(model=model, steps=step, epsilon=0.0, epsilon_pld=0.0, log=steps_log)
+    result.resumed_from = step
     started = time.monotonic()
-    private_model.train()
-    while result.steps < plan.steps:
-        for (batch,) in loader:
-            if result.steps >= plan.steps:
-                break  # never a step beyond the plan: the budget ends here
-            optimizer.zero_grad(set_to_none=True)
-            if len(batch):
-                inputs, targets = shift(batch)  # [B, T-1] each
-                loss = criterion(private_model(inputs), targets)
-                loss.backward()
-                result.losses.append(float(loss.detach()))
-            else:
-                _zero_grads(optimizer)
-                result.losses.append(float("nan"))
-            optimizer.step()  # clip, add noise, record the step with the accountant
+    parts.model.train()
+    with _progress(plan, step, settings) as bar, _StopSignal().installed() as stop:
+        while result.steps < last and not stop.received:
+            stats = _one_step(parts, plan, settings)
             result.steps += 1
-            result.batch_sizes.append(len(batch))
-            if result.steps % settings.log_every == 0 or result.steps == plan.steps:
-                log.info(
-                    "step %d/%d loss %.4f batch %d", result.steps, plan.steps,
-                    result.losses[-1], len(batch),
-                )  # fmt: skip
+            result.tokens += stats.tokens
+            _record(result, stats, parts, plan, settings, last)
+            bar.update(1)
+            bar.set_postfix_str(_postfix(result, started), refresh=False)
+            if state_file and (result.steps % settings.checkpoint_every == 0 or stop.received):
+                _save(state_file, result, parts, plan)
+            if settings.on_step is not None:
+                settings.on_step(result.steps)
+    if state_file and result.steps > result.resumed_from:
+        _save(state_file, result, parts, plan)
     result.seconds = time.monotonic() - started
-    result.epsilon = float(engine.accountant.get_epsilon(delta=plan.delta))
+    result.stopped_early = result.steps < plan.steps
+    return _finish(result, parts, plan, settings)
+
+
+def _resume(state_file: Path | None, parts: _Parts, plan: DPPlan) -> tuple[int, StepLog]:
+    state = load_state(state_file, plan.to_dict()) if state_file else None
+    if state is None:
+        return 0, StepLog()
+    step, steps_log = restore(
+        state,
+        model=parts.model._module,
+        optimizer=parts.optimizer,
+        accountant=parts.engine.accountant,
+        sampler_generator=parts.sampler_rng,
+        noise_generator=parts.noise_rng,
+    )
+    log.info("resuming at step %d of %d from %s", step, plan.steps, state_file)
+    return step, steps_log
+
+
+def _save(state_file: Path, result: TrainResult, parts: _Parts, plan: DPPlan) -> None:
+    save_state(
+        state_file,
+        step=result.steps,
+        plan=plan.to_dict(),
+        model=parts.model._module,
+        optimizer=parts.optimizer,
+        accountant=parts.engine.accountant,
+        sampler_generator=parts.sampler_rng,
+        noise_generator=parts.noise_rng,
+        log=result.log,
+    )
+
+
+def _record(
+    result: TrainResult,
+    stats: _StepStats,
+    parts: _Parts,
+    plan: DPPlan,
+    settings: TrainSettings,
+    last: int,
+) -> None:
+    people = stats.people
+    result.log.losses.append(stats.loss_sum / people if people else math.nan)
+    result.log.batch_sizes.append(people)
+    result.log.clip_fractions.append(stats.clipped / people if people else 0.0)
+    if result.steps % settings.epsilon_every == 0 or result.steps == last:
+        epsilon = float(parts.engine.accountant.get_epsilon(delta=plan.delta))
+        result.log.epsilons.append((result.steps, epsilon))
+        log.info(
+            "step %d/%d loss %.4f epsilon %.4f", result.steps, plan.steps,
+            result.log.losses[-1], epsilon,
+        )  # fmt: skip
+
+
+def _postfix(result: TrainResult, started: float) -> str:
+    epsilon = result.log.epsilons[-1][1] if result.log.epsilons else 0.0
+    rate = result.tokens / max(time.monotonic() - started, 1e-9)
+    return f"loss {result.log.losses[-1]:.3f} eps {epsilon:.3f} {rate:,.0f} tok/s"
+
+
+@contextmanager
+def _progress(plan: DPPlan, start: int, settings: TrainSettings) -> Any:
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=plan.steps, initial=start, unit="step", desc="DP-SGD", disable=not settings.progress
+    )
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _finish(
+    result: TrainResult, parts: _Parts, plan: DPPlan, settings: TrainSettings
+) -> TrainResult:
+    history = parts.engine.accountant.history
+    steps_accounted = sum(int(entry[2]) for entry in history)
+    if steps_accounted != result.steps:
+        raise PrivacyBudgetError(
+            f"accountant holds {steps_accounted} steps, run took {result.steps}"
+        )
+    result.epsilon, result.epsilon_pld = cross_checked(
+        history, plan.delta, settings.accountant_tolerance
+    )
     if result.epsilon > plan.target_epsilon:
         raise PrivacyBudgetError(
             f"spent epsilon {result.epsilon:.4f} exceeds the target {plan.target_epsilon}"
@@ -126,10 +360,11 @@ def train_dp(
 
 
 def save_checkpoint(path: str, result: TrainResult, plan: DPPlan) -> None:
+    """The trained model with its config and privacy record (what evaluation and MLflow read)."""
     torch.save(
         {
             "config": result.model.cfg.to_dict(),
-            "state_dict": result.model.state_dict(),
+            "state_dict": {k: v.cpu() for k, v in result.model.state_dict().items()},
             "privacy": result.privacy(plan),
         },
         path,

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from strongroom.model.config import PRESETS, GemmaConfig, preset
@@ -40,3 +41,17 @@ def test_presets_are_valid_and_mqa_by_default():
     assert all(isinstance(c, GemmaConfig) for c in PRESETS.values())
     assert preset("demo").n_kv_heads == 1
     assert GemmaDecoder(preset("tiny")).num_parameters() < 100_000
+
+
+@pytest.mark.parametrize(
+    ("name", "low", "high"),
+    [("small", 5e6, 10e6), ("base", 90e6, 110e6), ("vaultgemma-1b", 0.65e9, 0.75e9)],
+)
+def test_presets_have_their_stated_sizes(name, low, high):
+    cfg = preset(name)
+    with torch.device("meta"):  # no memory: shapes only
+        model = GemmaDecoder(cfg)
+    assert low <= sum(p.numel() for p in model.parameters()) <= high
+    assert cfg.max_seq_len == 1024
+    if name == "vaultgemma-1b":  # VaultGemma 1B's body: 26 layers, width 1152, one KV head
+        assert (cfg.n_layers, cfg.d_model, cfg.n_kv_heads) == (26, 1152, 1)

@@ -1,0 +1,531 @@
+"""DP-SGD training (Opacus ghost clipping) against plain training of the same model, same machine.
+
+Run it from the repository root:
+
+    .venv/bin/python benchmarks/dp_overhead.py                      # small, seq 1024, batch 8 (CPU)
+    .venv/bin/python benchmarks/dp_overhead.py --steps 1 --seq 256  # a quick check
+    .venv/bin/python benchmarks/dp_overhead.py --preset base --device cuda --batch 64 \
+        --physical 16 --steps 5 --peak-tflops 989                   # what benchmarks/gpu_check.sh runs
+
+What runs: the `--preset` decoder at `--seq` tokens a row, on random bytes (each row's last 0 to
+`--pad` of its tokens are padding). Two fresh child processes, so that their peak memory compares:
+
+- non-DP: GemmaDecoder, SequenceLoss (mean over the batch), torch.optim.Adam (fused on CUDA),
+  bf16 autocast on CUDA; a fixed batch of exactly `--batch` rows a step, in passes of
+  `--physical` rows (gradient accumulation, as DP's BatchMemoryManager does). Each step is timed
+  (torch.cuda.synchronize on CUDA); time a step = mean over `--steps` after `--warmup`.
+- DP: `strongroom.training.dp_sgd.train_dp` with a plan for `--units` people (20 x the batch by
+  default), so the Poisson rate is batch/units and the expected logical batch is exactly
+  `--batch`; physical batches of `--physical`. train_dp reports only the seconds of its whole
+  loop, so the child runs it three times: max_steps = warmup (to warm the process, discarded),
+  max_steps = warmup, max_steps = warmup + steps; time of the measured steps = the difference of
+  the last two (same seed: their first steps draw the same batches). One accountant call at each
+  run's last step cancels out in that difference.
+
+Poisson batches vary in size, so the headline `token_time_ratio` is DP / non-DP time per 1,000
+trained (non-padding target) tokens; `time_ratio` (per step) is printed too. Peak memory: on CPU
+the child's peak RSS (ru_maxrss), on CUDA torch.cuda.max_memory_allocated(). The baseline is
+taken in each child after the imports and the data, before any model is built (train_dp builds
+its own), so the weights count as training memory in both; `mem_ratio` (the one the goal is
+judged on) is the ratio above that baseline, `mem_ratio_raw` that of the raw peaks.
+
+Goals (reported, not enforced): DP / non-DP time <= 1.15x, memory <= 1.10x. When the time goal
+is missed, one DP step (a whole train_dp(max_steps=1) call, set-up included) and one non-DP step
+are profiled (torch.profiler) and the top ops by self time are printed side by side.
+
+With --peak-tflops (bf16 dense peak of the GPU), it prints MFU = model FLOPs a token x positions
+a second / peak, with model FLOPs a token = 6 x parameters + 12 x layers x (heads x head_dim) x
+sequence (PaLM's count; positions include padding, which is computed too).
+
+The last line is `preset=... seq=... batch=... device=... time_ratio=... token_time_ratio=...
+mem_ratio=... dp_ms_per_step=... base_ms_per_step=... mem_ratio_raw=... dp_tokens_per_s=...
+base_tokens_per_s=...` (and `mfu_dp=... mfu_base=...` with --peak-tflops). Exit status 0 whether
+or not the goals are met; 3 when a child failed (its error output is shown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+    import torch
+
+    from strongroom.model.config import GemmaConfig
+    from strongroom.privacy.plan import DPPlan
+    from strongroom.training.dp_sgd import TrainResult
+
+SCRIPT = Path(__file__).resolve()
+TIME_GOAL = 1.15
+MEMORY_GOAL = 1.10
+PROFILE_ROWS = 10
+MIB = 1024 * 1024
+
+# --- shared ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measurement:
+    steps: int  # measured steps
+    rows: int  # rows (people) trained on in the measured steps
+    tokens: int  # non-padding target tokens in the measured steps
+    seconds: float  # time of the measured steps
+    baseline_mib: float  # memory after the imports and the data
+    peak_mib: float  # peak memory of the child (before any profiling)
+    n_params: int
+    flops_per_token: float  # PaLM's model FLOPs a position: 6 N + 12 L (heads x head_dim) T
+    profile: dict[str, list[float]]  # op -> [self ms, calls], one profiled step; may be empty
+    note: str = ""  # anything the reader should know about this measurement
+
+    @property
+    def ms_per_step(self) -> float:
+        return 1000 * self.seconds / self.steps
+
+    @property
+    def ms_per_1k_tokens(self) -> float:
+        return 1e6 * self.seconds / self.tokens
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds
+
+    @property
+    def above_mib(self) -> float:
+        return self.peak_mib - self.baseline_mib
+
+
+class ChildFailed(RuntimeError):
+    """A child process exited non-zero; the message holds its error output."""
+
+
+def progress(message: str) -> None:
+    print(f"[dp_overhead] {message}", file=sys.stderr, flush=True)
+
+
+# --- children -------------------------------------------------------------------------------------
+
+
+def make_tokens(units: int, seq: int, pad: float, seed: int) -> np.ndarray:
+    """[units, seq] int64 random bytes; each row ends in 0 to pad * seq PAD tokens."""
+    import numpy as np
+
+    from strongroom.corpus.tokenizer import PAD
+
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(0, 256, size=(units, seq), dtype=np.int64)
+    tails = rng.integers(0, int(pad * seq) + 1, size=units)  # [units]
+    tokens[np.arange(seq)[None, :] >= (seq - tails)[:, None]] = PAD
+    return tokens
+
+
+def child_setup(args: argparse.Namespace) -> tuple[GemmaConfig, np.ndarray, torch.device]:
+    """The same imports and data in both children, so that their baselines match."""
+    import opacus  # noqa: F401  (imported in both children for the baseline)
+    import torch
+
+    import strongroom.training.dp_sgd  # noqa: F401
+    from strongroom.model.config import preset
+
+    cfg = replace(preset(args.preset), max_seq_len=args.seq)
+    return cfg, make_tokens(args.units, args.seq, args.pad, args.seed), torch.device(args.device)
+
+
+def memory_baseline(device: torch.device) -> float:
+    """MiB in use now, after which the peak counts (CUDA: the peak statistics restart here)."""
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        return torch.cuda.memory_allocated() / MIB
+    return peak_rss_mib()
+
+
+def memory_peak(device: torch.device) -> float:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() / MIB
+    return peak_rss_mib()
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (MIB if sys.platform == "darwin" else 1024)
+
+
+def flops_per_token(cfg: GemmaConfig, n_params: int) -> float:
+    """PaLM's model FLOPs a position (forward + backward): 6 N + 12 L (heads x head_dim) T."""
+    attention_width = cfg.n_heads * cfg.head_dim
+    return float(6 * n_params + 12 * cfg.n_layers * attention_width * (cfg.max_seq_len - 1))
+
+
+def synchronize(device: torch.device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def profile_ops(work: Callable[[], object], device: torch.device) -> dict[str, list[float]]:
+    """op -> [self ms, calls] of `work` under torch.profiler (self device time on CUDA)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    with profile(activities=activities) as prof:
+        work()
+        synchronize(device)
+    attr = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    ops = {e.key: [getattr(e, attr) / 1000, float(e.count)] for e in prof.key_averages()}
+    return {name: value for name, value in ops.items() if value[0] > 0}
+
+
+def base_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    criterion: torch.nn.Module,
+    batch: torch.Tensor,
+    physical: int,
+) -> int:
+    """One step on `batch` [B, T] in passes of `physical` rows; the trained tokens."""
+    import torch
+
+    from strongroom.model.gemma import shift
+
+    device = next(model.parameters()).device
+    cuda = device.type == "cuda"
+    tokens = 0
+    optimizer.zero_grad(set_to_none=True)
+    for chunk in batch.split(physical):
+        chunk = chunk.to(device, non_blocking=True)  # [b, T]
+        inputs, targets = shift(chunk)  # [b, T-1] each
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+            logits = model(inputs)  # [b, T-1, V]
+        loss = criterion(logits.float(), targets) * (len(chunk) / len(batch))
+        loss.backward()
+        tokens += int((targets != criterion.pad_id).sum())
+    optimizer.step()
+    return tokens
+
+
+def child_base(args: argparse.Namespace) -> Measurement:
+    """Plain training: a fixed batch of args.batch rows a step, each step timed."""
+    import torch
+
+    from strongroom.model.gemma import GemmaDecoder, SequenceLoss
+    from strongroom.training.dp_sgd import TrainSettings
+
+    cfg, tokens, device = child_setup(args)
+    data = torch.from_numpy(tokens)  # [units, T]
+    baseline = memory_baseline(device)
+    torch.manual_seed(args.seed)
+    model = GemmaDecoder(cfg).to(device).train()
+    lr = TrainSettings().learning_rate
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=device.type == "cuda")
+    criterion = SequenceLoss(cfg.pad_id)
+
+    def batch(step: int) -> torch.Tensor:
+        return data[(step * args.batch + torch.arange(args.batch)) % len(data)]  # [B, T]
+
+    seconds, trained = 0.0, 0
+    for step in range(args.warmup + args.steps):
+        started = time.perf_counter()
+        step_tokens = base_step(model, optimizer, criterion, batch(step), args.physical)
+        synchronize(device)
+        if step >= args.warmup:
+            seconds += time.perf_counter() - started
+            trained += step_tokens
+    peak = memory_peak(device)
+    ops: dict[str, list[float]] = {}
+    if args.profile:
+        ops = profile_ops(
+            lambda: base_step(model, optimizer, criterion, batch(0), args.physical), device
+        )
+    n_params = model.num_parameters()
+    rows = args.batch * args.steps
+    flops = flops_per_token(cfg, n_params)
+    return Measurement(args.steps, rows, trained, seconds, baseline, peak, n_params, flops, ops)
+
+
+def dp_plan(args: argparse.Namespace) -> DPPlan:
+    """A plan whose expected batch is args.batch and whose steps cover warmup + steps."""
+    from strongroom.privacy.plan import make_plan
+
+    steps_per_epoch = -(-args.units // args.batch)  # 1 / q
+    epochs = max(1.0, (args.warmup + args.steps + 1) / steps_per_epoch)
+    delta = min(1e-5, 0.5 / args.units)
+    return make_plan(
+        target_epsilon=8.0,
+        delta=delta,
+        units=args.units,
+        batch_size=args.batch,
+        epochs=epochs,
+        max_grad_norm=1.0,
+    )
+
+
+def dp_run(
+    tokens: np.ndarray, cfg: GemmaConfig, plan: DPPlan, args: argparse.Namespace, max_steps: int
+) -> TrainResult:
+    from strongroom.training.dp_sgd import TrainSettings, train_dp
+
+    settings = TrainSettings(
+        seed=args.seed,
+        physical_batch_size=args.physical,
+        device=args.device,
+        bf16=True,
+        max_steps=max_steps,  # at least 1: max_steps=0 would mean "no limit" to train_dp
+        progress=False,
+        epsilon_every=10**9,  # no accountant call in the loop but at the last step
+    )
+    result = train_dp(tokens, cfg, plan, settings)
+    progress(f"  {args.mode}: train_dp(max_steps={max_steps}) loop {result.seconds:.2f} s")
+    return result
+
+
+def release(device: torch.device) -> None:
+    """Free what a finished run left (Opacus' hooks hold reference cycles)."""
+    import torch
+
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def child_dp(args: argparse.Namespace) -> Measurement:
+    """DP training via train_dp; the measured steps' time as a difference of two runs."""
+    import torch
+
+    from strongroom.model.gemma import GemmaDecoder
+
+    cfg, tokens, device = child_setup(args)
+    with torch.device("meta"):
+        n_params = GemmaDecoder(cfg).num_parameters()
+    baseline = memory_baseline(device)
+    plan = dp_plan(args)
+    dp_run(tokens, cfg, plan, args, args.warmup)  # warms the process; discarded
+    release(device)
+    first = dp_run(tokens, cfg, plan, args, args.warmup)
+    first_seconds, first_tokens, first_sizes = first.seconds, first.tokens, first.log.batch_sizes
+    del first
+    release(device)
+    full = dp_run(tokens, cfg, plan, args, args.warmup + args.steps)
+    peak = memory_peak(device)
+    sizes = full.log.batch_sizes
+    note = f"whole loop of the longer run: {1000 * full.seconds / full.steps:.0f} ms/step"
+    if sizes[: args.warmup] != first_sizes:
+        note += f"; warm-up batches differ between runs ({first_sizes} vs {sizes})"
+    seconds, trained = full.seconds - first_seconds, full.tokens - first_tokens
+    rows = sum(sizes[args.warmup :])
+    del full
+    release(device)
+    ops = profile_ops(lambda: dp_run(tokens, cfg, plan, args, 1), device) if args.profile else {}
+    flops = flops_per_token(cfg, n_params)
+    return Measurement(
+        args.steps, rows, trained, seconds, baseline, peak, n_params, flops, ops, note
+    )
+
+
+def child_probe(device: str) -> dict[str, Any]:
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("dp_overhead: --device cuda but torch.cuda.is_available() is False")
+    name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
+    return {"device": device, "name": name, "threads": torch.get_num_threads()}
+
+
+# --- parent ---------------------------------------------------------------------------------------
+
+
+def run_child(args: list[str]) -> dict[str, Any]:
+    """Run this script as a child with `args` (its stderr passes through); its JSON line."""
+    command = [sys.executable, str(SCRIPT), *args]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = done.stdout[-3000:]
+        raise ChildFailed(
+            f"`{' '.join(command)}` exited {done.returncode} (its errors above)\n{tail}"
+        )
+    return json.loads(lines[-1])
+
+
+def child_args(args: argparse.Namespace, mode: str) -> list[str]:
+    names = ("preset", "seq", "batch", "physical", "steps", "warmup", "device", "units", "pad")
+    flat = [f"--{name}={getattr(args, name)}" for name in names]
+    profile = "--profile" if args.profile else "--no-profile"
+    return ["--child", mode, f"--seed={args.seed}", profile, *flat]
+
+
+def measure(args: argparse.Namespace, mode: str) -> Measurement:
+    label = "DP (train_dp)" if mode == "dp" else "non-DP"
+    progress(f"measuring {label} in a fresh process")
+    started = time.perf_counter()
+    found = Measurement(**run_child(child_args(args, mode)))
+    progress(
+        f"  {label}: {found.ms_per_step:.0f} ms/step, peak {found.peak_mib:.0f} MiB "
+        f"({time.perf_counter() - started:.0f} s in all)"
+    )
+    return found
+
+
+def resolve_defaults(args: argparse.Namespace) -> dict[str, Any]:
+    """Fill the device-dependent defaults in place; the probe's answer."""
+    progress(f"probing device {args.device}")
+    probe = run_child(["--child", "probe", f"--device={args.device}"])
+    args.device = probe["device"]
+    cuda = args.device == "cuda"
+    args.batch = args.batch or (64 if cuda else 8)
+    args.physical = args.physical or args.batch
+    args.steps = args.steps or (10 if cuda else 3)
+    args.units = args.units or 20 * args.batch
+    return probe
+
+
+def table(base: Measurement, dp: Measurement) -> str:
+    header = (
+        f"{'mode':<7} {'steps':>5} {'rows/step':>9} {'tok/step':>9} {'ms/step':>9} "
+        f"{'ms/1k_tok':>9} {'tok/s':>9} {'peak_MiB':>9} {'base_MiB':>9} {'above_MiB':>9}"
+    )
+    lines = [header]
+    for label, m in (("non-DP", base), ("DP", dp)):
+        lines.append(
+            f"{label:<7} {m.steps:>5} {m.rows / m.steps:>9.2f} {m.tokens / m.steps:>9,.0f} "
+            f"{m.ms_per_step:>9.1f} {m.ms_per_1k_tokens:>9.1f} {m.tokens_per_s:>9,.0f} "
+            f"{m.peak_mib:>9.1f} {m.baseline_mib:>9.1f} {m.above_mib:>9.1f}"
+        )
+    return "\n".join(lines)
+
+
+def profile_table(base: Measurement, dp: Measurement, device: str) -> str:
+    """The DP step's top ops by self time, with the same ops' time in the non-DP step."""
+    clock = "self CUDA time" if device == "cuda" else "self CPU time"
+    top = sorted(dp.profile.items(), key=lambda item: -item[1][0])[:PROFILE_ROWS]
+    lines = [
+        f"where the DP time goes: top {len(top)} ops by {clock}, one profiled DP step (a whole "
+        "train_dp(max_steps=1) call) against one non-DP step",
+        f"{'op':<52} {'DP_ms':>9} {'calls':>6} {'nonDP_ms':>9} {'calls':>6}",
+    ]
+    for name, (ms, calls) in top:
+        base_ms, base_calls = base.profile.get(name, [0.0, 0.0])
+        lines.append(f"{name[:52]:<52} {ms:>9.1f} {calls:>6.0f} {base_ms:>9.1f} {base_calls:>6.0f}")
+    dp_total, base_total = (sum(v[0] for v in m.profile.values()) for m in (dp, base))
+    lines.append(f"{'all ops':<52} {dp_total:>9.1f} {'':>6} {base_total:>9.1f}")
+    return "\n".join(lines)
+
+
+def mfu(args: argparse.Namespace, m: Measurement) -> float:
+    positions_per_s = m.rows * (args.seq - 1) / m.seconds  # padding is computed too
+    return m.flops_per_token * positions_per_s / (args.peak_tflops * 1e12)
+
+
+def goal(ratio: float, bound: float) -> str:
+    return "met" if ratio <= bound else "not met"
+
+
+def report(
+    args: argparse.Namespace, probe: dict[str, Any], base: Measurement, dp: Measurement
+) -> None:
+    q_units = -(-args.units // args.batch)
+    print(
+        f"DP overhead: preset {args.preset} ({base.n_params:,} parameters), seq {args.seq}, "
+        f"logical batch {args.batch} (DP: Poisson q = 1/{q_units} of {args.units} people, "
+        f"expected {args.units / q_units:g}), physical {args.physical}, device {args.device} "
+        f"({probe['name']}, {probe['threads']} CPU threads)"
+    )
+    print(table(base, dp))
+    token_ratio = dp.ms_per_1k_tokens / base.ms_per_1k_tokens
+    step_ratio = dp.ms_per_step / base.ms_per_step
+    mem_ratio, raw_ratio = dp.above_mib / base.above_mib, dp.peak_mib / base.peak_mib
+    print(f"DP / non-DP time per 1,000 trained tokens: {token_ratio:.3f}x (the headline)")
+    print(f"DP / non-DP time per step: {step_ratio:.3f}x (DP steps are Poisson-sized)")
+    print(f"DP / non-DP peak memory above baseline: {mem_ratio:.3f}x (raw peaks: {raw_ratio:.3f}x)")
+    print(f"DP timing: difference of two train_dp runs; {dp.note}")
+    print(f"goal time <= {TIME_GOAL}x: {goal(token_ratio, TIME_GOAL)}")
+    print(f"goal memory <= {MEMORY_GOAL}x: {goal(mem_ratio, MEMORY_GOAL)}")
+    if token_ratio > TIME_GOAL and dp.profile:
+        print(profile_table(base, dp, args.device))
+    line = (
+        f"preset={args.preset} seq={args.seq} batch={args.batch} device={args.device} "
+        f"time_ratio={step_ratio:.3f} token_time_ratio={token_ratio:.3f} mem_ratio={mem_ratio:.3f} "
+        f"dp_ms_per_step={dp.ms_per_step:.1f} base_ms_per_step={base.ms_per_step:.1f} "
+        f"mem_ratio_raw={raw_ratio:.3f} dp_tokens_per_s={dp.tokens_per_s:.0f} "
+        f"base_tokens_per_s={base.tokens_per_s:.0f}"
+    )
+    if args.peak_tflops:
+        line += f" mfu_dp={mfu(args, dp):.4f} mfu_base={mfu(args, base):.4f}"
+    print(line)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=(
+            "Time and peak memory of DP-SGD training (train_dp, Opacus ghost clipping) against "
+            "plain training of the same model with the same logical batch, each in a fresh "
+            "process. Prints a table and, as the last line, name=value pairs."
+        ),
+        epilog="Exit status: 0 (goals are reported, not enforced), 3 when a child failed.",
+    )
+    add = parser.add_argument
+    add("--preset", default="small", help="model preset (small)")
+    add("--seq", type=int, default=1024, help="tokens a row (1024)")
+    add("--batch", type=int, help="logical batch (8 on CPU, 64 on CUDA)")
+    add("--physical", type=int, help="rows a forward pass, both modes (default: --batch)")
+    add("--steps", type=int, help="measured steps (3 on CPU, 10 on CUDA)")
+    add("--warmup", type=int, default=1, help="unmeasured steps first, at least 1 (1)")
+    add("--device", choices=["auto", "cpu", "cuda"], default="auto", help="(auto)")
+    add("--units", type=int, help="people in the DP data (20 x --batch: q = 1/20)")
+    add("--pad", type=float, default=0.05, help="up to this fraction of a row is padding (0.05)")
+    add("--seed", type=int, default=0, help="(0)")
+    add("--peak-tflops", type=float, help="bf16 dense peak of the GPU, for MFU (H100 SXM: 989)")
+    add("--profile", action=argparse.BooleanOptionalAction, default=True, help="profile a step")
+    add("--child", choices=["probe", "base", "dp"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.mode = args.child
+    if args.warmup < 1 or (args.steps is not None and args.steps < 1):
+        parser.error("--warmup and --steps must be at least 1")
+    if args.batch is not None and args.units is not None and args.units < 2 * args.batch:
+        parser.error("--units must be at least twice --batch")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child == "probe":
+        print(json.dumps(child_probe(args.device)))
+        return 0
+    if args.child in ("base", "dp"):
+        measured = child_base(args) if args.child == "base" else child_dp(args)
+        print(json.dumps(asdict(measured)))
+        return 0
+    try:
+        probe = resolve_defaults(args)
+        base = measure(args, "base")
+        dp = measure(args, "dp")
+    except ChildFailed as failure:
+        print(failure, file=sys.stderr)
+        return 3
+    report(args, probe, base, dp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
