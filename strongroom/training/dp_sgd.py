@@ -27,12 +27,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from strongroom.errors import PrivacyBudgetError, StrongroomError
+from strongroom.errors import PrivacyBudgetError
 from strongroom.model.config import GemmaConfig
 from strongroom.model.gemma import GemmaDecoder, SequenceLoss, shift
 from strongroom.privacy import norm_sampler  # noqa: F401  (registers the mixed norm sampler)
 from strongroom.privacy.accounting import DEFAULT_TOLERANCE, cross_checked
 from strongroom.privacy.plan import DPPlan
+from strongroom.privacy.secure_rng import use_secure_randomness
 from strongroom.training.checkpoint import STATE_FILE, StepLog, load_state, restore, save_state
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 class TrainSettings:
     learning_rate: float = 2e-3  # Adam; DP-SGD favours larger rates and larger batches
     seed: int = 0  # model init, and (unless secure_mode) the sampler and the noise
-    secure_mode: bool = False  # noise and sampling from a CSPRNG (Opacus; needs torchcsprng)
+    secure_mode: bool = False  # sampling and noise from a CSPRNG (privacy/secure_rng.py)
     physical_batch_size: int | None = None  # people per forward pass; None = whole logical batch
     device: str = "auto"  # cpu | cuda | auto (cuda when available)
     bf16: bool = True  # bfloat16 autocast on CUDA (weights, clipping and noise stay float32)
@@ -123,10 +124,8 @@ def _private_parts(
     )
     fused = device.type == "cuda"  # one kernel for the whole Adam update
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate, fused=fused)
-    try:
-        engine = PrivacyEngine(accountant=plan.accountant, secure_mode=secure)
-    except ImportError as error:
-        raise StrongroomError(f"secure_mode: {error}") from None
+    # Opacus' secure mode needs torchcsprng (no build for current torch): ours is in secure_rng.
+    engine = PrivacyEngine(accountant=plan.accountant, secure_mode=False)
     private_model, private_opt, criterion, private_loader = engine.make_private(
         module=model,
         optimizer=optimizer,
@@ -148,6 +147,8 @@ def _private_parts(
         engine.accountant.get_optimizer_hook_fn(sample_rate=plan.sampling_rate)
     )
     private_loader.batch_sampler.steps = 1  # one Poisson batch per pass: one step at a time
+    if secure:
+        use_secure_randomness(private_opt, private_loader)
     return _Parts(
         engine,
         private_model,

@@ -196,3 +196,26 @@ def test_early_stop_records_the_epsilon_of_the_steps_taken():
     assert result.steps == 3 and result.stopped_early and plan.steps == 20
     assert result.epsilon == plan.epsilon_after(3) < plan.planned_epsilon
     assert result.privacy(plan)["stopped_early"] is True
+
+
+def test_secure_mode_noise_and_sampling_have_the_right_law():
+    from scipy import stats
+
+    plan = _plan(200, 20)  # q = 1/10
+    parts = _parts(plan, secure_mode=True)
+    assert parts.sampler_rng is None and parts.noise_rng is None  # nothing predictable
+    sizes = np.array([len(next(iter(parts.loader))[0]) for _ in range(1000)])
+    assert sizes.mean() == pytest.approx(20, abs=4 * (18 / len(sizes)) ** 0.5)
+    _zero_grads(parts.optimizer)
+    assert parts.optimizer.pre_step()
+    noise = torch.cat([p.grad.flatten() for p in parts.optimizer.params]).double().cpu()
+    expected = plan.noise_multiplier * plan.max_grad_norm / plan.expected_batch_size
+    assert noise.std().item() == pytest.approx(expected, rel=0.03)
+    assert stats.kstest(noise.numpy() / expected, "norm").pvalue > 1e-3  # Gaussian, not just std
+
+
+def test_secure_mode_trains_within_the_plan():
+    plan = _plan(40, 4)
+    settings = TrainSettings(secure_mode=True, progress=False, device=DEVICE)
+    result = train_dp(_tokens(40), preset("tiny"), plan, settings)
+    assert result.steps == plan.steps and result.epsilon == plan.epsilon_after(plan.steps)
