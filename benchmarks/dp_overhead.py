@@ -3,9 +3,9 @@
 Run it from the repository root:
 
     .venv/bin/python benchmarks/dp_overhead.py                      # small, seq 1024, batch 8 (CPU)
-    .venv/bin/python benchmarks/dp_overhead.py --steps 1 --seq 256  # a quick check
+    .venv/bin/python benchmarks/dp_overhead.py --steps 2 --seq 256  # a quick check
     .venv/bin/python benchmarks/dp_overhead.py --preset base --device cuda --batch 64 \
-        --physical 16 --steps 5 --peak-tflops 989                   # what benchmarks/gpu_check.sh runs
+        --physical 16 --steps 5 --peak-tflops 989                   # as benchmarks/gpu_check.sh
 
 What runs: the `--preset` decoder at `--seq` tokens a row, on random bytes (each row's last 0 to
 `--pad` of its tokens are padding). Two fresh child processes, so that their peak memory compares:
@@ -16,18 +16,21 @@ What runs: the `--preset` decoder at `--seq` tokens a row, on random bytes (each
   (torch.cuda.synchronize on CUDA); time a step = mean over `--steps` after `--warmup`.
 - DP: `strongroom.training.dp_sgd.train_dp` with a plan for `--units` people (20 x the batch by
   default), so the Poisson rate is batch/units and the expected logical batch is exactly
-  `--batch`; physical batches of `--physical`. train_dp reports only the seconds of its whole
-  loop, so the child runs it three times: max_steps = warmup (to warm the process, discarded),
-  max_steps = warmup, max_steps = warmup + steps; time of the measured steps = the difference of
-  the last two (same seed: their first steps draw the same batches). One accountant call at each
-  run's last step cancels out in that difference.
+  `--batch`; physical batches of `--physical`; one run of warmup + steps steps. train_dp
+  reports only its whole loop's seconds, which hold an accountant call at the last step (0.2 s
+  and more on CPU, not the same for different step counts, so differences of runs are off by
+  that much), so the child wraps `dp_sgd._one_step` (one logical batch: its passes, clipping,
+  noise and optimizer step) with a timer (torch.cuda.synchronize on CUDA), much as the non-DP
+  step is timed.
 
 Poisson batches vary in size, so the headline `token_time_ratio` is DP / non-DP time per 1,000
-trained (non-padding target) tokens; `time_ratio` (per step) is printed too. Peak memory: on CPU
-the child's peak RSS (ru_maxrss), on CUDA torch.cuda.max_memory_allocated(). The baseline is
-taken in each child after the imports and the data, before any model is built (train_dp builds
-its own), so the weights count as training memory in both; `mem_ratio` (the one the goal is
-judged on) is the ratio above that baseline, `mem_ratio_raw` that of the raw peaks.
+trained (non-padding target) tokens, from the means over the measured steps; `time_ratio` (per
+step) and `token_time_ratio_median` (medians over steps: robust to other processes stealing the
+CPU) are printed too. Peak memory: on CPU the child's peak RSS (ru_maxrss), on CUDA
+torch.cuda.max_memory_allocated(). The baseline is taken in each child after the imports and the
+data, before any model is built (train_dp builds its own), so the weights count as training
+memory in both; `mem_ratio` (the one the goal is judged on) is the ratio above that baseline,
+`mem_ratio_raw` that of the raw peaks.
 
 Goals (reported, not enforced): DP / non-DP time <= 1.15x, memory <= 1.10x. When the time goal
 is missed, one DP step (a whole train_dp(max_steps=1) call, set-up included) and one non-DP step
@@ -39,8 +42,9 @@ sequence (PaLM's count; positions include padding, which is computed too).
 
 The last line is `preset=... seq=... batch=... device=... time_ratio=... token_time_ratio=...
 mem_ratio=... dp_ms_per_step=... base_ms_per_step=... mem_ratio_raw=... dp_tokens_per_s=...
-base_tokens_per_s=...` (and `mfu_dp=... mfu_base=...` with --peak-tflops). Exit status 0 whether
-or not the goals are met; 3 when a child failed (its error output is shown).
+base_tokens_per_s=... token_time_ratio_median=...` (and `mfu_dp=... mfu_base=...` with
+--peak-tflops). Exit status 0 whether or not the goals are met; 3 when a child failed (its error
+output is shown).
 """
 
 from __future__ import annotations
@@ -49,9 +53,11 @@ import argparse
 import gc
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,24 +83,48 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Measurement:
-    steps: int  # measured steps
-    rows: int  # rows (people) trained on in the measured steps
-    tokens: int  # non-padding target tokens in the measured steps
-    seconds: float  # time of the measured steps
-    baseline_mib: float  # memory after the imports and the data
+    step_seconds: list[float]  # each measured step (warm-up steps left out)
+    step_rows: list[int]  # rows (people) each measured step trained on
+    step_tokens: list[int]  # non-padding target tokens each measured step trained on
+    baseline_mib: float  # memory after the imports and the data, before any model
     peak_mib: float  # peak memory of the child (before any profiling)
     n_params: int
     flops_per_token: float  # PaLM's model FLOPs a position: 6 N + 12 L (heads x head_dim) T
-    profile: dict[str, list[float]]  # op -> [self ms, calls], one profiled step; may be empty
+    profile: dict[str, list[float]]  # op -> [self ms, calls] of one profiled step; may be empty
     note: str = ""  # anything the reader should know about this measurement
+
+    @property
+    def steps(self) -> int:
+        return len(self.step_seconds)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.step_seconds)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.step_rows)
+
+    @property
+    def tokens(self) -> int:
+        return sum(self.step_tokens)
 
     @property
     def ms_per_step(self) -> float:
         return 1000 * self.seconds / self.steps
 
     @property
+    def median_ms_per_step(self) -> float:
+        return 1000 * statistics.median(self.step_seconds)
+
+    @property
     def ms_per_1k_tokens(self) -> float:
         return 1e6 * self.seconds / self.tokens
+
+    @property
+    def median_ms_per_1k_tokens(self) -> float:
+        pairs = zip(self.step_seconds, self.step_tokens, strict=True)
+        return 1e6 * statistics.median(s / max(t, 1) for s, t in pairs)
 
     @property
     def tokens_per_s(self) -> float:
@@ -131,6 +161,7 @@ def make_tokens(units: int, seq: int, pad: float, seed: int) -> np.ndarray:
 
 def child_setup(args: argparse.Namespace) -> tuple[GemmaConfig, np.ndarray, torch.device]:
     """The same imports and data in both children, so that their baselines match."""
+    warnings.filterwarnings("ignore", category=UserWarning)  # Opacus' secure-RNG and hook notes
     import opacus  # noqa: F401  (imported in both children for the baseline)
     import torch
 
@@ -239,27 +270,45 @@ def child_base(args: argparse.Namespace) -> Measurement:
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=device.type == "cuda")
     criterion = SequenceLoss(cfg.pad_id)
 
-    def batch(step: int) -> torch.Tensor:
-        return data[(step * args.batch + torch.arange(args.batch)) % len(data)]  # [B, T]
+    def step(index: int) -> int:
+        batch = data[(index * args.batch + torch.arange(args.batch)) % len(data)]  # [B, T]
+        return base_step(model, optimizer, criterion, batch, args.physical)
 
-    seconds, trained = 0.0, 0
-    for step in range(args.warmup + args.steps):
-        started = time.perf_counter()
-        step_tokens = base_step(model, optimizer, criterion, batch(step), args.physical)
+    record: list[list[float]] = []
+    for index in range(args.warmup + args.steps):
         synchronize(device)
-        if step >= args.warmup:
-            seconds += time.perf_counter() - started
-            trained += step_tokens
+        started = time.perf_counter()
+        trained = step(index)
+        synchronize(device)
+        record.append([time.perf_counter() - started, args.batch, trained])
     peak = memory_peak(device)
-    ops: dict[str, list[float]] = {}
-    if args.profile:
-        ops = profile_ops(
-            lambda: base_step(model, optimizer, criterion, batch(0), args.physical), device
-        )
+    ops = profile_ops(lambda: step(0), device) if args.profile else {}
     n_params = model.num_parameters()
-    rows = args.batch * args.steps
-    flops = flops_per_token(cfg, n_params)
-    return Measurement(args.steps, rows, trained, seconds, baseline, peak, n_params, flops, ops)
+    return measurement(record[args.warmup :], baseline, peak, cfg, n_params, ops)
+
+
+def measurement(
+    record: list[list[float]],
+    baseline: float,
+    peak: float,
+    cfg: GemmaConfig,
+    n_params: int,
+    ops: dict[str, list[float]],
+    note: str = "",
+) -> Measurement:
+    """A Measurement from [seconds, rows, tokens] a measured step."""
+    seconds, rows, tokens = ([row[i] for row in record] for i in range(3))
+    return Measurement(
+        step_seconds=seconds,
+        step_rows=[int(r) for r in rows],
+        step_tokens=[int(t) for t in tokens],
+        baseline_mib=baseline,
+        peak_mib=peak,
+        n_params=n_params,
+        flops_per_token=flops_per_token(cfg, n_params),
+        profile=ops,
+        note=note,
+    )
 
 
 def dp_plan(args: argparse.Namespace) -> DPPlan:
@@ -291,11 +340,36 @@ def dp_run(
         bf16=True,
         max_steps=max_steps,  # at least 1: max_steps=0 would mean "no limit" to train_dp
         progress=False,
-        epsilon_every=10**9,  # no accountant call in the loop but at the last step
+        epsilon_every=10**9,  # no accountant call in the loop but the one at the last step
     )
-    result = train_dp(tokens, cfg, plan, settings)
-    progress(f"  {args.mode}: train_dp(max_steps={max_steps}) loop {result.seconds:.2f} s")
-    return result
+    return train_dp(tokens, cfg, plan, settings)
+
+
+def time_dp_steps(device: torch.device) -> list[list[float]]:
+    """Time each DP step: wrap dp_sgd._one_step (one logical batch); [seconds, rows, tokens].
+
+    train_dp reports only its whole loop's seconds, which hold the warm-up and an accountant
+    call at the last step (0.2 to 3 s on CPU, different for different step counts), so
+    differences of runs do not give a step's time. The wrapper times exactly one logical batch:
+    its physical passes, clipping, noise and optimizer step.
+    """
+    from strongroom.training import dp_sgd
+
+    inner = getattr(dp_sgd, "_one_step", None)
+    if inner is None:
+        raise SystemExit("dp_overhead: strongroom.training.dp_sgd._one_step is gone: update me")
+    record: list[list[float]] = []
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        synchronize(device)
+        started = time.perf_counter()
+        stats = inner(*args, **kwargs)
+        synchronize(device)
+        record.append([time.perf_counter() - started, stats.people, stats.tokens])
+        return stats
+
+    dp_sgd._one_step = timed
+    return record
 
 
 def release(device: torch.device) -> None:
@@ -308,7 +382,7 @@ def release(device: torch.device) -> None:
 
 
 def child_dp(args: argparse.Namespace) -> Measurement:
-    """DP training via train_dp; the measured steps' time as a difference of two runs."""
+    """DP training: one train_dp run of warmup + steps steps, each step timed."""
     import torch
 
     from strongroom.model.gemma import GemmaDecoder
@@ -318,27 +392,20 @@ def child_dp(args: argparse.Namespace) -> Measurement:
         n_params = GemmaDecoder(cfg).num_parameters()
     baseline = memory_baseline(device)
     plan = dp_plan(args)
-    dp_run(tokens, cfg, plan, args, args.warmup)  # warms the process; discarded
-    release(device)
-    first = dp_run(tokens, cfg, plan, args, args.warmup)
-    first_seconds, first_tokens, first_sizes = first.seconds, first.tokens, first.log.batch_sizes
-    del first
-    release(device)
-    full = dp_run(tokens, cfg, plan, args, args.warmup + args.steps)
+    record = time_dp_steps(device)
+    result = dp_run(tokens, cfg, plan, args, args.warmup + args.steps)
     peak = memory_peak(device)
-    sizes = full.log.batch_sizes
-    note = f"whole loop of the longer run: {1000 * full.seconds / full.steps:.0f} ms/step"
-    if sizes[: args.warmup] != first_sizes:
-        note += f"; warm-up batches differ between runs ({first_sizes} vs {sizes})"
-    seconds, trained = full.seconds - first_seconds, full.tokens - first_tokens
-    rows = sum(sizes[args.warmup :])
-    del full
+    if len(record) != result.steps:
+        raise SystemExit(f"dp_overhead: timed {len(record)} steps, train_dp took {result.steps}")
+    note = (
+        f"train_dp's own loop time: {result.seconds:.2f} s for {result.steps} steps "
+        "(warm-up and one accountant call included)"
+    )
+    measured = record[args.warmup :]
+    del result
     release(device)
     ops = profile_ops(lambda: dp_run(tokens, cfg, plan, args, 1), device) if args.profile else {}
-    flops = flops_per_token(cfg, n_params)
-    return Measurement(
-        args.steps, rows, trained, seconds, baseline, peak, n_params, flops, ops, note
-    )
+    return measurement(measured, baseline, peak, cfg, n_params, ops, note)
 
 
 def child_probe(device: str) -> dict[str, Any]:
@@ -380,8 +447,9 @@ def measure(args: argparse.Namespace, mode: str) -> Measurement:
     progress(f"measuring {label} in a fresh process")
     started = time.perf_counter()
     found = Measurement(**run_child(child_args(args, mode)))
+    steps = ", ".join(f"{1000 * s:.0f}" for s in found.step_seconds)
     progress(
-        f"  {label}: {found.ms_per_step:.0f} ms/step, peak {found.peak_mib:.0f} MiB "
+        f"  {label}: measured steps {steps} ms, peak {found.peak_mib:.0f} MiB "
         f"({time.perf_counter() - started:.0f} s in all)"
     )
     return found
@@ -403,13 +471,15 @@ def resolve_defaults(args: argparse.Namespace) -> dict[str, Any]:
 def table(base: Measurement, dp: Measurement) -> str:
     header = (
         f"{'mode':<7} {'steps':>5} {'rows/step':>9} {'tok/step':>9} {'ms/step':>9} "
-        f"{'ms/1k_tok':>9} {'tok/s':>9} {'peak_MiB':>9} {'base_MiB':>9} {'above_MiB':>9}"
+        f"{'median':>9} {'ms/1k_tok':>9} {'tok/s':>9} {'peak_MiB':>9} {'base_MiB':>9} "
+        f"{'above_MiB':>9}"
     )
     lines = [header]
     for label, m in (("non-DP", base), ("DP", dp)):
         lines.append(
             f"{label:<7} {m.steps:>5} {m.rows / m.steps:>9.2f} {m.tokens / m.steps:>9,.0f} "
-            f"{m.ms_per_step:>9.1f} {m.ms_per_1k_tokens:>9.1f} {m.tokens_per_s:>9,.0f} "
+            f"{m.ms_per_step:>9.1f} {m.median_ms_per_step:>9.1f} {m.ms_per_1k_tokens:>9.1f} "
+            f"{m.tokens_per_s:>9,.0f} "
             f"{m.peak_mib:>9.1f} {m.baseline_mib:>9.1f} {m.above_mib:>9.1f}"
         )
     return "\n".join(lines)
@@ -455,10 +525,12 @@ def report(
     token_ratio = dp.ms_per_1k_tokens / base.ms_per_1k_tokens
     step_ratio = dp.ms_per_step / base.ms_per_step
     mem_ratio, raw_ratio = dp.above_mib / base.above_mib, dp.peak_mib / base.peak_mib
+    median_ratio = dp.median_ms_per_1k_tokens / base.median_ms_per_1k_tokens
     print(f"DP / non-DP time per 1,000 trained tokens: {token_ratio:.3f}x (the headline)")
     print(f"DP / non-DP time per step: {step_ratio:.3f}x (DP steps are Poisson-sized)")
+    print(f"DP / non-DP median over steps of time per 1,000 tokens: {median_ratio:.3f}x")
     print(f"DP / non-DP peak memory above baseline: {mem_ratio:.3f}x (raw peaks: {raw_ratio:.3f}x)")
-    print(f"DP timing: difference of two train_dp runs; {dp.note}")
+    print(f"DP steps timed one by one (a wrapper around dp_sgd._one_step); {dp.note}")
     print(f"goal time <= {TIME_GOAL}x: {goal(token_ratio, TIME_GOAL)}")
     print(f"goal memory <= {MEMORY_GOAL}x: {goal(mem_ratio, MEMORY_GOAL)}")
     if token_ratio > TIME_GOAL and dp.profile:
@@ -468,7 +540,7 @@ def report(
         f"time_ratio={step_ratio:.3f} token_time_ratio={token_ratio:.3f} mem_ratio={mem_ratio:.3f} "
         f"dp_ms_per_step={dp.ms_per_step:.1f} base_ms_per_step={base.ms_per_step:.1f} "
         f"mem_ratio_raw={raw_ratio:.3f} dp_tokens_per_s={dp.tokens_per_s:.0f} "
-        f"base_tokens_per_s={base.tokens_per_s:.0f}"
+        f"base_tokens_per_s={base.tokens_per_s:.0f} token_time_ratio_median={median_ratio:.3f}"
     )
     if args.peak_tflops:
         line += f" mfu_dp={mfu(args, dp):.4f} mfu_base={mfu(args, base):.4f}"
@@ -499,7 +571,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--profile", action=argparse.BooleanOptionalAction, default=True, help="profile a step")
     add("--child", choices=["probe", "base", "dp"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    args.mode = args.child
     if args.warmup < 1 or (args.steps is not None and args.steps < 1):
         parser.error("--warmup and --steps must be at least 1")
     if args.batch is not None and args.units is not None and args.units < 2 * args.batch:

@@ -102,7 +102,12 @@ def train_stage(
 
     from strongroom.model.config import preset
     from strongroom.privacy.plan import make_plan
-    from strongroom.training.dp_sgd import TrainSettings, save_checkpoint, train_dp
+    from strongroom.training.dp_sgd import (
+        TrainSettings,
+        rank_and_world,
+        save_checkpoint,
+        train_dp,
+    )
 
     tokens = np.load(Path(corpus_dir) / corpus_build.TRAIN_FILE)
     cfg = replace(preset(model_preset), max_seq_len=int(tokens.shape[1]))
@@ -128,6 +133,8 @@ def train_stage(
         state_dir=checkpoint_dir or None,
     )
     result = train_dp(tokens, cfg, plan, settings)
+    if rank_and_world()[0] != 0:  # under torchrun, rank 0 writes the model and the report
+        return {"epsilon": result.epsilon, "steps": result.steps}
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     save_checkpoint(str(Path(out_dir) / CHECKPOINT), result, plan)
     report = {

@@ -56,15 +56,19 @@ class SecureRandom:
         return torch.from_numpy(z * std).reshape(shape).to(device=like.device, dtype=like.dtype)
 
 
-def use_secure_randomness(optimizer: Any, loader: Any) -> SecureRandom:
-    """Route an Opacus ghost-clipping optimizer's noise and a DPDataLoader's Poisson sampling
-    through one SecureRandom."""
+def use_secure_noise(optimizer: Any) -> SecureRandom:
+    """Route an Opacus ghost-clipping optimizer's noise through a SecureRandom (returned, for
+    the sampler to share)."""
     from opacus.optimizers.optimizer import _check_processed_flag, _mark_as_processed
 
     rng = SecureRandom()
+    noisy_rank = getattr(optimizer, "rank", 0) == 0  # under DDP, Opacus adds noise on rank 0
 
     def add_noise() -> None:  # Opacus' DPOptimizerFastGradientClipping.add_noise, secure draws
         for p in optimizer.params:
+            if not noisy_rank:
+                p.grad = p.summed_grad.view_as(p)
+                continue
             _check_processed_flag(p.summed_grad)
             std = optimizer.noise_multiplier * optimizer.max_grad_norm
             noise = rng.normal(p.summed_grad.shape, std=std, like=p.summed_grad)
@@ -72,14 +76,4 @@ def use_secure_randomness(optimizer: Any, loader: Any) -> SecureRandom:
             _mark_as_processed(p.summed_grad)
 
     optimizer.add_noise = add_noise
-    sampler = loader.batch_sampler
-    sampler.__class__ = type("SecurePoissonSampler", (type(sampler),), {"__iter__": _secure_iter})
-    sampler.secure_rng = rng
     return rng
-
-
-def _secure_iter(self: Any) -> Any:
-    """UniformWithReplacementSampler.__iter__ with secure uniforms: Poisson over people."""
-    for _ in range(self.steps):
-        mask = self.secure_rng.uniform(self.num_samples) < self.sample_rate
-        yield np.flatnonzero(mask).tolist()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -33,8 +34,9 @@ from strongroom.model.gemma import GemmaDecoder, SequenceLoss, shift
 from strongroom.privacy import norm_sampler  # noqa: F401  (registers the mixed norm sampler)
 from strongroom.privacy.accounting import DEFAULT_TOLERANCE, cross_checked
 from strongroom.privacy.plan import DPPlan
-from strongroom.privacy.secure_rng import use_secure_randomness
+from strongroom.privacy.secure_rng import use_secure_noise
 from strongroom.training.checkpoint import STATE_FILE, StepLog, load_state, restore, save_state
+from strongroom.training.sampling import one_batch_per_pass
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +102,25 @@ class _Parts:
     pad_id: int  # padding token: not counted as a trained token
 
 
+def rank_and_world() -> tuple[int, int]:
+    """(rank, world size) under torchrun; (0, 1) in a single process."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
 def _device(name: str) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and rank_and_world()[1] > 1:  # one GPU per process under torchrun
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return torch.device(name)
+
+
+def decoder_of(parts: _Parts) -> GemmaDecoder:
+    """The plain decoder inside Opacus' (and DDP's) wrappers."""
+    inner = parts.model._module
+    return inner.module if isinstance(inner, torch.nn.parallel.DistributedDataParallel) else inner
 
 
 def _private_parts(
@@ -113,7 +130,10 @@ def _private_parts(
 
     device = next(model.parameters()).device
     secure = settings.secure_mode
-    sampler_rng = None if secure else torch.Generator().manual_seed(settings.seed + 1)
+    rank, world = rank_and_world()
+    # Each rank samples its own share of the people: independent draws per rank.
+    sampler_seed = settings.seed + 1 + 7919 * rank
+    sampler_rng = None if secure else torch.Generator().manual_seed(sampler_seed)
     noise_rng = None if secure else torch.Generator(device).manual_seed(settings.seed + 2)
     data = TensorDataset(torch.from_numpy(tokens.astype(np.int64)))
     loader = DataLoader(
@@ -126,8 +146,14 @@ def _private_parts(
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate, fused=fused)
     # Opacus' secure mode needs torchcsprng (no build for current torch): ours is in secure_rng.
     engine = PrivacyEngine(accountant=plan.accountant, secure_mode=False)
+    if world > 1:  # Opacus' DDP: per-rank clipping, noise added once (rank 0), gradients summed
+        from opacus.distributed import DifferentiallyPrivateDistributedDataParallel as DPDDP
+
+        wrapped: torch.nn.Module = DPDDP(model)
+    else:
+        wrapped = model
     private_model, private_opt, criterion, private_loader = engine.make_private(
-        module=model,
+        module=wrapped,
         optimizer=optimizer,
         criterion=SequenceLoss(model.cfg.pad_id),
         data_loader=loader,
@@ -146,9 +172,7 @@ def _private_parts(
     private_opt.attach_step_hook(
         engine.accountant.get_optimizer_hook_fn(sample_rate=plan.sampling_rate)
     )
-    private_loader.batch_sampler.steps = 1  # one Poisson batch per pass: one step at a time
-    if secure:
-        use_secure_randomness(private_opt, private_loader)
+    one_batch_per_pass(private_loader, use_secure_noise(private_opt) if secure else None)
     return _Parts(
         engine,
         private_model,
@@ -210,7 +234,18 @@ def _one_step(parts: _Parts, plan: DPPlan, settings: TrainSettings) -> _StepStat
                 stats.people += len(batch)
                 stats.tokens += int((targets != parts.pad_id).sum())
             parts.optimizer.step()  # skipped until the last physical batch: then noise, update
-    return stats
+    return _summed_over_ranks(stats, device)
+
+
+def _summed_over_ranks(stats: _StepStats, device: torch.device) -> _StepStats:
+    """Under torchrun each rank saw its share of the batch: the step's figures are the sums."""
+    if rank_and_world()[1] == 1:
+        return stats
+    numbers = [stats.people, stats.loss_sum, stats.clipped, stats.tokens]
+    total = torch.tensor(numbers, dtype=torch.float64, device=device)  # [4]
+    torch.distributed.all_reduce(total)
+    people, loss_sum, clipped, tokens = total.tolist()
+    return _StepStats(int(people), loss_sum, int(clipped), int(tokens))
 
 
 class _StopSignal:
@@ -245,7 +280,7 @@ def train_dp(
     torch.manual_seed(settings.seed)
     model = GemmaDecoder(model_cfg).to(_device(settings.device))
     parts = _private_parts(model, tokens, plan, settings)
-    state_file = Path(settings.state_dir) / STATE_FILE if settings.state_dir else None
+    state_file = _state_file(settings)
     step, steps_log = _resume(state_file, parts, plan)
     last = min(plan.steps, settings.max_steps or plan.steps)
     result = TrainResult(model=model, steps=step, epsilon=0.0, epsilon_pld=0.0, log=steps_log)
@@ -271,13 +306,22 @@ def train_dp(
     return _finish(result, parts, plan, settings)
 
 
+def _state_file(settings: TrainSettings) -> Path | None:
+    """One state file per rank: each rank's sampler generator is its own."""
+    if not settings.state_dir:
+        return None
+    rank, world = rank_and_world()
+    name = STATE_FILE if world == 1 else STATE_FILE.replace(".pt", f".rank{rank}.pt")
+    return Path(settings.state_dir) / name
+
+
 def _resume(state_file: Path | None, parts: _Parts, plan: DPPlan) -> tuple[int, StepLog]:
     state = load_state(state_file, plan.to_dict()) if state_file else None
     if state is None:
         return 0, StepLog()
     step, steps_log = restore(
         state,
-        model=parts.model._module,
+        model=decoder_of(parts),
         optimizer=parts.optimizer,
         accountant=parts.engine.accountant,
         sampler_generator=parts.sampler_rng,
@@ -292,7 +336,7 @@ def _save(state_file: Path, result: TrainResult, parts: _Parts, plan: DPPlan) ->
         state_file,
         step=result.steps,
         plan=plan.to_dict(),
-        model=parts.model._module,
+        model=decoder_of(parts),
         optimizer=parts.optimizer,
         accountant=parts.engine.accountant,
         sampler_generator=parts.sampler_rng,
@@ -332,9 +376,8 @@ def _postfix(result: TrainResult, started: float) -> str:
 def _progress(plan: DPPlan, start: int, settings: TrainSettings) -> Any:
     from tqdm import tqdm
 
-    bar = tqdm(
-        total=plan.steps, initial=start, unit="step", desc="DP-SGD", disable=not settings.progress
-    )
+    shown = settings.progress and rank_and_world()[0] == 0  # one bar, not one per rank
+    bar = tqdm(total=plan.steps, initial=start, unit="step", desc="DP-SGD", disable=not shown)
     try:
         yield bar
     finally:
