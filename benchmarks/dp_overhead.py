@@ -14,23 +14,27 @@ What runs: the `--preset` decoder at `--seq` tokens a row, on random bytes (each
   bf16 autocast on CUDA; a fixed batch of exactly `--batch` rows a step, in passes of
   `--physical` rows (gradient accumulation, as DP's BatchMemoryManager does). Each step is timed
   (torch.cuda.synchronize on CUDA); time a step = mean over `--steps` after `--warmup`.
-- DP: `strongroom.training.dp_sgd.train_dp` with a plan for `--units` people (20 x the batch by
-  default), so the Poisson rate is batch/units and the expected logical batch is exactly
-  `--batch`; physical batches of `--physical`; one run of warmup + steps steps. train_dp
-  reports only its whole loop's seconds, which hold an accountant call at the last step (0.2 s
-  and more on CPU, not the same for different step counts, so differences of runs are off by
-  that much), so the child wraps `dp_sgd._one_step` (one logical batch: its passes, clipping,
-  noise and optimizer step) with a timer (torch.cuda.synchronize on CUDA), much as the non-DP
-  step is timed.
+- DP: `strongroom.training.dp_sgd.train_dp` with a plan for `--units` people, so that the
+  Poisson rate is 1 / ceil(units / batch). By default units = batch: the rate is 1, every person
+  joins every step, and the DP batch is exactly the non-DP one (same code path: Opacus' Poisson
+  loader, BatchMemoryManager, clipping, noise). `--units` = k x batch gives rate 1/k and Poisson
+  batches of expected size `--batch` that vary from step to step (at k = 20, batch 8: a standard
+  deviation of 2.8 rows, which 3 steps do not average out). Physical batches of `--physical`.
+  TrainResult.seconds is the whole loop, with an accountant call at the last step (0.2 s and
+  more on CPU, not the same for different step counts, so differences of runs are off by that
+  much): instead the child times each step from the end of the one before, with
+  TrainSettings.on_step (after torch.cuda.synchronize on CUDA), as the non-DP steps are timed, in
+  one run of warmup + steps + 1 steps (the last, with the accountant call, is not measured).
 
-Poisson batches vary in size, so the headline `token_time_ratio` is DP / non-DP time per 1,000
-trained (non-padding target) tokens, from the means over the measured steps; `time_ratio` (per
-step) and `token_time_ratio_median` (medians over steps: robust to other processes stealing the
-CPU) are printed too. Peak memory: on CPU the child's peak RSS (ru_maxrss), on CUDA
-torch.cuda.max_memory_allocated(). The baseline is taken in each child after the imports and the
-data, before any model is built (train_dp builds its own), so the weights count as training
-memory in both; `mem_ratio` (the one the goal is judged on) is the ratio above that baseline,
-`mem_ratio_raw` that of the raw peaks.
+Poisson batches (with --units > --batch) vary in size, so the headline `token_time_ratio` is
+DP / non-DP time per 1,000 trained (non-padding target) tokens, from the sums over the measured
+steps; `time_ratio` (mean time a step) and `token_time_ratio_median` (medians over steps: robust
+to other processes stealing the CPU) are printed too.
+
+Peak memory: on CPU the child's peak RSS (ru_maxrss), on CUDA torch.cuda.max_memory_allocated().
+The baseline is taken in each child after the imports and the data, before any model is built
+(train_dp builds its own), so the weights count as training memory in both; `mem_ratio` (the one
+the goal is judged on) is the ratio above that baseline, `mem_ratio_raw` that of the raw peaks.
 
 Goals (reported, not enforced): DP / non-DP time <= 1.15x, memory <= 1.10x. When the time goal
 is missed, one DP step (a whole train_dp(max_steps=1) call, set-up included) and one non-DP step
@@ -124,7 +128,7 @@ class Measurement:
     @property
     def median_ms_per_1k_tokens(self) -> float:
         pairs = zip(self.step_seconds, self.step_tokens, strict=True)
-        return 1e6 * statistics.median(s / max(t, 1) for s, t in pairs)
+        return 1e6 * statistics.median(s / t for s, t in pairs if t)  # empty batches left out
 
     @property
     def tokens_per_s(self) -> float:
@@ -316,7 +320,7 @@ def dp_plan(args: argparse.Namespace) -> DPPlan:
     from strongroom.privacy.plan import make_plan
 
     steps_per_epoch = -(-args.units // args.batch)  # 1 / q
-    epochs = max(1.0, (args.warmup + args.steps + 1) / steps_per_epoch)
+    epochs = (args.warmup + args.steps + 2) / steps_per_epoch  # plan.steps > the steps run
     delta = min(1e-5, 0.5 / args.units)
     return make_plan(
         target_epsilon=8.0,
@@ -329,7 +333,12 @@ def dp_plan(args: argparse.Namespace) -> DPPlan:
 
 
 def dp_run(
-    tokens: np.ndarray, cfg: GemmaConfig, plan: DPPlan, args: argparse.Namespace, max_steps: int
+    tokens: np.ndarray,
+    cfg: GemmaConfig,
+    plan: DPPlan,
+    args: argparse.Namespace,
+    max_steps: int,
+    on_step: Callable[[int], None] | None = None,
 ) -> TrainResult:
     from strongroom.training.dp_sgd import TrainSettings, train_dp
 
@@ -341,35 +350,26 @@ def dp_run(
         max_steps=max_steps,  # at least 1: max_steps=0 would mean "no limit" to train_dp
         progress=False,
         epsilon_every=10**9,  # no accountant call in the loop but the one at the last step
+        on_step=on_step,
     )
     return train_dp(tokens, cfg, plan, settings)
 
 
-def time_dp_steps(device: torch.device) -> list[list[float]]:
-    """Time each DP step: wrap dp_sgd._one_step (one logical batch); [seconds, rows, tokens].
+def step_clock(device: torch.device) -> tuple[list[float], Callable[[int], None]]:
+    """Times at which train_dp's steps end (TrainSettings.on_step), after a device sync."""
+    from dataclasses import fields
 
-    train_dp reports only its whole loop's seconds, which hold the warm-up and an accountant
-    call at the last step (0.2 to 3 s on CPU, different for different step counts), so
-    differences of runs do not give a step's time. The wrapper times exactly one logical batch:
-    its physical passes, clipping, noise and optimizer step.
-    """
-    from strongroom.training import dp_sgd
+    from strongroom.training.dp_sgd import TrainSettings
 
-    inner = getattr(dp_sgd, "_one_step", None)
-    if inner is None:
-        raise SystemExit("dp_overhead: strongroom.training.dp_sgd._one_step is gone: update me")
-    record: list[list[float]] = []
+    if "on_step" not in {f.name for f in fields(TrainSettings)}:
+        raise SystemExit("dp_overhead: TrainSettings has no on_step hook to time DP steps with")
+    ends: list[float] = []
 
-    def timed(*args: Any, **kwargs: Any) -> Any:
+    def on_step(step: int) -> None:
         synchronize(device)
-        started = time.perf_counter()
-        stats = inner(*args, **kwargs)
-        synchronize(device)
-        record.append([time.perf_counter() - started, stats.people, stats.tokens])
-        return stats
+        ends.append(time.perf_counter())
 
-    dp_sgd._one_step = timed
-    return record
+    return ends, on_step
 
 
 def release(device: torch.device) -> None:
@@ -382,9 +382,14 @@ def release(device: torch.device) -> None:
 
 
 def child_dp(args: argparse.Namespace) -> Measurement:
-    """DP training: one train_dp run of warmup + steps steps, each step timed."""
+    """DP training: one train_dp run, each step timed from the end of the one before.
+
+    train_dp calls the accountant at its last step (0.2 s and more on CPU), so the run takes
+    one step more than warmup + steps, and that last step is not measured.
+    """
     import torch
 
+    from strongroom.corpus.tokenizer import PAD
     from strongroom.model.gemma import GemmaDecoder
 
     cfg, tokens, device = child_setup(args)
@@ -392,20 +397,23 @@ def child_dp(args: argparse.Namespace) -> Measurement:
         n_params = GemmaDecoder(cfg).num_parameters()
     baseline = memory_baseline(device)
     plan = dp_plan(args)
-    record = time_dp_steps(device)
-    result = dp_run(tokens, cfg, plan, args, args.warmup + args.steps)
+    ends, on_step = step_clock(device)
+    result = dp_run(tokens, cfg, plan, args, args.warmup + args.steps + 1, on_step)
     peak = memory_peak(device)
-    if len(record) != result.steps:
-        raise SystemExit(f"dp_overhead: timed {len(record)} steps, train_dp took {result.steps}")
+    per_row = float((tokens[:, 1:] != PAD).sum(1).mean())  # trained tokens a row, on average
+    sizes = result.log.batch_sizes  # rows of each step
+    measured = range(args.warmup, args.warmup + args.steps)  # 0-based steps; ends[i] ends step i
+    record = [[ends[i] - ends[i - 1], sizes[i], round(sizes[i] * per_row)] for i in measured]
+    estimate = sum(sizes) * per_row / max(result.tokens, 1) - 1
     note = (
-        f"train_dp's own loop time: {result.seconds:.2f} s for {result.steps} steps "
-        "(warm-up and one accountant call included)"
+        f"train_dp's own loop time: {result.seconds:.2f} s for {result.steps} steps (warm-up and "
+        f"one accountant call included); tokens a step = rows x {per_row:.1f} "
+        f"(exact with --units = --batch; over the whole run {100 * estimate:+.2f}%)"
     )
-    measured = record[args.warmup :]
     del result
     release(device)
     ops = profile_ops(lambda: dp_run(tokens, cfg, plan, args, 1), device) if args.profile else {}
-    return measurement(measured, baseline, peak, cfg, n_params, ops, note)
+    return measurement(record, baseline, peak, cfg, n_params, ops, note)
 
 
 def child_probe(device: str) -> dict[str, Any]:
@@ -464,7 +472,7 @@ def resolve_defaults(args: argparse.Namespace) -> dict[str, Any]:
     args.batch = args.batch or (64 if cuda else 8)
     args.physical = args.physical or args.batch
     args.steps = args.steps or (10 if cuda else 3)
-    args.units = args.units or 20 * args.batch
+    args.units = args.units or args.batch
     return probe
 
 
@@ -530,7 +538,7 @@ def report(
     print(f"DP / non-DP time per step: {step_ratio:.3f}x (DP steps are Poisson-sized)")
     print(f"DP / non-DP median over steps of time per 1,000 tokens: {median_ratio:.3f}x")
     print(f"DP / non-DP peak memory above baseline: {mem_ratio:.3f}x (raw peaks: {raw_ratio:.3f}x)")
-    print(f"DP steps timed one by one (a wrapper around dp_sgd._one_step); {dp.note}")
+    print(f"DP steps timed one by one (TrainSettings.on_step); {dp.note}")
     print(f"goal time <= {TIME_GOAL}x: {goal(token_ratio, TIME_GOAL)}")
     print(f"goal memory <= {MEMORY_GOAL}x: {goal(mem_ratio, MEMORY_GOAL)}")
     if token_ratio > TIME_GOAL and dp.profile:
@@ -564,7 +572,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--steps", type=int, help="measured steps (3 on CPU, 10 on CUDA)")
     add("--warmup", type=int, default=1, help="unmeasured steps first, at least 1 (1)")
     add("--device", choices=["auto", "cpu", "cuda"], default="auto", help="(auto)")
-    add("--units", type=int, help="people in the DP data (20 x --batch: q = 1/20)")
+    add("--units", type=int, help="people in the DP data (--batch: rate 1, fixed batches)")
     add("--pad", type=float, default=0.05, help="up to this fraction of a row is padding (0.05)")
     add("--seed", type=int, default=0, help="(0)")
     add("--peak-tflops", type=float, help="bf16 dense peak of the GPU, for MFU (H100 SXM: 989)")
@@ -573,8 +581,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.warmup < 1 or (args.steps is not None and args.steps < 1):
         parser.error("--warmup and --steps must be at least 1")
-    if args.batch is not None and args.units is not None and args.units < 2 * args.batch:
-        parser.error("--units must be at least twice --batch")
+    if args.batch is not None and args.units is not None and args.units < args.batch:
+        parser.error("--units must be at least --batch")
     return args
 
 

@@ -102,12 +102,8 @@ def train_stage(
 
     from strongroom.model.config import preset
     from strongroom.privacy.plan import make_plan
-    from strongroom.training.dp_sgd import (
-        TrainSettings,
-        rank_and_world,
-        save_checkpoint,
-        train_dp,
-    )
+    from strongroom.training.dp_sgd import TrainSettings, save_checkpoint, train_dp
+    from strongroom.training.parts import rank_and_world
 
     tokens = np.load(Path(corpus_dir) / corpus_build.TRAIN_FILE)
     cfg = replace(preset(model_preset), max_seq_len=int(tokens.shape[1]))

@@ -1,0 +1,121 @@
+"""The live objects of a DP training run: Opacus' private model, optimizer and loader.
+
+Built once per run (and per rank under torchrun). The loader draws exactly one Poisson batch per
+pass (training/sampling.py), the accountant is told the loader's exact rate, and in secure_mode
+sampling and noise come from the CSPRNG (privacy/secure_rng.py).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from strongroom.errors import PrivacyBudgetError
+from strongroom.model.gemma import GemmaDecoder, SequenceLoss
+from strongroom.privacy import norm_sampler  # noqa: F401  (registers the mixed norm sampler)
+from strongroom.privacy.plan import DPPlan
+from strongroom.privacy.secure_rng import use_secure_noise
+from strongroom.training.sampling import one_batch_per_pass
+from strongroom.training.settings import TrainSettings
+
+
+@dataclass
+class Parts:
+    """The live objects of one run."""
+
+    engine: Any  # opacus PrivacyEngine (its accountant)
+    model: Any  # GradSampleModule around the decoder
+    optimizer: Any  # DPOptimizerFastGradientClipping
+    criterion: Any  # ghost-clipping loss wrapper
+    loader: Any  # DPDataLoader: one Poisson batch per iteration
+    sampler_rng: torch.Generator | None
+    noise_rng: torch.Generator | None
+    pad_id: int  # padding token: not counted as a trained token
+
+
+def rank_and_world() -> tuple[int, int]:
+    """(rank, world size) under torchrun; (0, 1) in a single process."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and rank_and_world()[1] > 1:  # one GPU per process under torchrun
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device(name)
+
+
+def decoder_of(parts: Parts) -> GemmaDecoder:
+    """The plain decoder inside Opacus' (and DDP's) wrappers."""
+    inner = parts.model._module
+    return inner.module if isinstance(inner, torch.nn.parallel.DistributedDataParallel) else inner
+
+
+def build_parts(
+    model: GemmaDecoder, tokens: np.ndarray, plan: DPPlan, settings: TrainSettings
+) -> Parts:
+    from opacus import PrivacyEngine
+
+    device = next(model.parameters()).device
+    secure = settings.secure_mode
+    rank, world = rank_and_world()
+    # Each rank samples its own share of the people: independent draws per rank.
+    sampler_seed = settings.seed + 1 + 7919 * rank
+    sampler_rng = None if secure else torch.Generator().manual_seed(sampler_seed)
+    noise_rng = None if secure else torch.Generator(device).manual_seed(settings.seed + 2)
+    data = TensorDataset(torch.from_numpy(tokens.astype(np.int64)))
+    loader = DataLoader(
+        data,
+        batch_size=plan.expected_batch_size,
+        generator=sampler_rng,
+        pin_memory=device.type == "cuda",
+    )
+    fused = device.type == "cuda"  # one kernel for the whole Adam update
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate, fused=fused)
+    # Opacus' secure mode needs torchcsprng (no build for current torch): ours is in secure_rng.
+    engine = PrivacyEngine(accountant=plan.accountant, secure_mode=False)
+    if world > 1:  # Opacus' DDP: per-rank clipping, noise added once (rank 0), gradients summed
+        from opacus.distributed import DifferentiallyPrivateDistributedDataParallel as DPDDP
+
+        wrapped: torch.nn.Module = DPDDP(model)
+    else:
+        wrapped = model
+    private_model, private_opt, criterion, private_loader = engine.make_private(
+        module=wrapped,
+        optimizer=optimizer,
+        criterion=SequenceLoss(model.cfg.pad_id),
+        data_loader=loader,
+        noise_multiplier=plan.noise_multiplier,
+        max_grad_norm=plan.max_grad_norm,
+        poisson_sampling=True,
+        noise_generator=noise_rng,
+        grad_sample_mode="ghost",
+    )
+    if abs(private_loader.sample_rate - plan.sampling_rate) > 1e-15:
+        raise PrivacyBudgetError(
+            f"loader samples at {private_loader.sample_rate}, plan says {plan.sampling_rate}"
+        )
+    # Opacus derives the accountant's rate as 1 / int(1 / q), which for some sizes (q = 1/93)
+    # is not the rate the loader samples at: account at the plan's (the loader's) exact rate.
+    private_opt.attach_step_hook(
+        engine.accountant.get_optimizer_hook_fn(sample_rate=plan.sampling_rate)
+    )
+    one_batch_per_pass(private_loader, use_secure_noise(private_opt) if secure else None)
+    return Parts(
+        engine,
+        private_model,
+        private_opt,
+        criterion,
+        private_loader,
+        sampler_rng,
+        noise_rng,
+        model.cfg.pad_id,
+    )
