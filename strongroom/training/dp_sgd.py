@@ -122,8 +122,8 @@ def train_dp(
             result.steps += 1
             result.tokens += stats.tokens
             _record(result, stats, parts, plan, settings, last)
-            bar.update(1)
             bar.set_postfix_str(_postfix(result, started), refresh=False)
+            bar.update(1)  # redraws, postfix included
             if state_file and (result.steps % settings.checkpoint_every == 0 or stop.received):
                 _save(state_file, result, parts, plan)
             if settings.on_step is not None:
