@@ -41,6 +41,7 @@ class ColumnSpec(BaseModel):
     max_length: int | None = None  # characters, for strings
     format: FormatName | None = None  # a named format: regex, value set, check digits (formats.py)
     not_future: bool = False  # date / datetime columns: no value after the day of the run
+    entity: str | None = None  # placeholder for its values in free text (PERSON -> <PERSON>)
     description: str = ""
 
     @model_validator(mode="after")

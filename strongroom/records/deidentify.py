@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import pandas as pd
 from strongroom.errors import StrongroomError
 from strongroom.records.contract import Contract, Treatment
 from strongroom.records.io import read_strings, write_json, write_strings
-from strongroom.records.pii import redact_texts, scrub_known_values
+from strongroom.records.pii import known_value_pattern, redact_texts, scrub_known_values
 
 DEIDENTIFIED_FILE = "deidentified.parquet"
 REPORT_JSON = "deidentify_report.json"
@@ -84,7 +83,7 @@ def _known_values(row: pd.Series, contract: Contract) -> dict[str, str]:
         value = row[name]
         if spec.free_text or spec.treatment == Treatment.KEEP or not value:
             continue
-        tag = f"<{name.upper()}>"
+        tag = f"<{spec.entity or name.upper()}>"  # typed: <PERSON>, <MEDICAL_RECORD_NUMBER>
         if len(value) >= _MIN_KNOWN_LENGTH:
             known[value] = tag
         for word in value.split():
@@ -97,11 +96,7 @@ def _residuals(text: str | None, known: dict[str, str]) -> int:
     """How many of this row's identifier values still stand as whole words in `text`."""
     if not isinstance(text, str) or not text:  # None, or NaN where pandas filled a gap
         return 0
-    return sum(
-        1
-        for value in known
-        if len(value) >= 4 and re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, re.IGNORECASE)
-    )
+    return sum(1 for value in known if len(value) >= 4 and known_value_pattern(value).search(text))
 
 
 def _row_residuals(

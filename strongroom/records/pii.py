@@ -76,6 +76,24 @@ def redact_texts(texts: Iterable[str], *, batch_size: int = 64) -> tuple[list[st
     return out, counts
 
 
+_SEPARATORS = r"[\s().\-/]*"  # how people write numbers: 4111 1111 ..., (555) 123-4567
+_MIN_DIGITS = 6  # shorter digit runs (days, doses) would redact ordinary numbers
+
+
+def known_value_pattern(value: str) -> re.Pattern[str]:
+    """A whole-word, case-insensitive pattern for one known identifier value.
+
+    Numbers (six digits or more, like phones, SSNs, account and card numbers, IBANs) match with
+    any spacing or punctuation between their characters, as they are written in notes and memos.
+    """
+    compact = re.sub(r"[\s().\-/]", "", value)
+    if sum(c.isdigit() for c in compact) >= _MIN_DIGITS and compact.isalnum():
+        body = _SEPARATORS.join(re.escape(c) for c in compact)
+    else:
+        body = re.escape(value)
+    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+
+
 def scrub_known_values(text: str, known: dict[str, str]) -> tuple[str, int]:
     """Replace this row's own identifier values (value -> tag) wherever they occur in its text.
 
@@ -83,7 +101,6 @@ def scrub_known_values(text: str, known: dict[str, str]) -> tuple[str, int]:
     """
     hits = 0
     for value in sorted(known, key=len, reverse=True):  # longest first: "Ann Lee" before "Ann"
-        pattern = re.compile(rf"(?<!\w){re.escape(value)}(?!\w)", re.IGNORECASE)
-        text, n = pattern.subn(known[value], text)
+        text, n = known_value_pattern(value).subn(known[value], text)
         hits += n
     return text, hits

@@ -69,3 +69,20 @@ def test_residuals_count_whole_values_in_kept_columns_but_not_name_words(demo_fr
     assert _row_residuals(out, raw, known, contract) == 1  # free text: every name word counts
     out["medication"] = "for John Carter"
     assert _row_residuals(out, raw, known, contract) == 2  # the whole name in a kept column
+
+
+def test_known_numbers_are_found_however_they_are_written():
+    known = {"4111111111111111": "<CREDIT_CARD>", "555-123-4567": "<PHONE_NUMBER>"}
+    text = "card 4111 1111 1111 1111, call (555) 123.4567 or 5551234567; ref 41111111111111119"
+    scrubbed, hits = scrub_known_values(text, known)
+    assert scrubbed == "card <CREDIT_CARD>, call (<PHONE_NUMBER> or <PHONE_NUMBER>; ref 41111111111111119"
+    assert hits == 3  # the longer number is another one: left for Presidio
+
+
+def test_placeholders_are_typed_by_the_contract(demo_frame, contract):
+    from strongroom.records.deidentify import _known_values
+
+    known = _known_values(demo_frame.iloc[0], contract)
+    assert known[demo_frame.iloc[0]["name"]] == "<PERSON>"
+    assert known[demo_frame.iloc[0]["mrn"]] == "<MEDICAL_RECORD_NUMBER>"
+    assert known[demo_frame.iloc[0]["patient_id"]] == "<PATIENT_ID>"  # no entity: the column

@@ -1,0 +1,263 @@
+"""Presidio recognizers for identifiers the built-in set misses in clinical notes and bank text.
+
+HIPAA Safe Harbor and PCI DSS both name identifiers that Presidio's default recognizers do not
+find: medical record and health-plan numbers, account numbers, ZIP codes, street addresses, ages
+over 89, and card expiry dates and security codes. Each entity gets one ``PatternRecognizer``
+subclass with a ``CONTEXT`` list, so Presidio's ``LemmaContextAwareEnhancer`` adds 0.35 to a match
+that has one of those words among the five content words before it.
+
+Scores follow one rule. A pattern that carries its own keyword ("MRN 1234567", "CVV 123") scores
+0.85-0.95 and stands alone. A bare format ("12345678", "62704") scores 0.2, under the 0.3 redaction
+threshold in ``pii.py``, and only counts once a context word lifts it to 0.55. Distinctive bare
+shapes (an MBI, a ZIP+4) score 0.35-0.4, so they are redacted even without context.
+
+Matches exclude the keyword where the regex allows it (variable-width lookbehind, which the
+``regex`` module used by Presidio supports): "MRN 1234567" becomes "MRN <MEDICAL_RECORD_NUMBER>",
+which keeps the note readable for training. Digits are written ``[0-9]``, not ``\\d``, because
+``\\d`` also matches non-ASCII digits (see ``formats.py``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import re
+
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
+
+from strongroom.records.formats import npi_valid
+
+ENTITIES: dict[str, str] = {
+    "MEDICAL_RECORD_NUMBER": "Hospital medical record number (MRN), 6-10 digits",
+    "HEALTH_PLAN_BENEFICIARY_NUMBER": "Medicare MBI, legacy HICN, or insurance member/policy ID",
+    "ACCOUNT_NUMBER": "Bank account number (8-17 digits) or its last four digits",
+    "NPI": "US National Provider Identifier, 10 digits with a Luhn check (80840 prefix)",
+    "US_ZIP_CODE": "US ZIP code, 5 digits or ZIP+4",
+    "STREET_ADDRESS": "US or UK street address: house number, street name and suffix, unit",
+    "AGE_OVER_89": "An age of 90 to 125 (Safe Harbor allows only the category '90 or older')",
+    "CARD_EXPIRY": "Payment card expiry date (MM/YY or MM/YYYY) after an 'exp'/'valid thru' word",
+    "CARD_CVV": "Payment card security code (CVV/CVC), 3-4 digits after its keyword",
+}
+
+# Presidio's default flags. Recognizers that need case (capitalised street names, state codes)
+# drop IGNORECASE and opt back in per group with (?i:...).
+_FLAGS = re.DOTALL | re.MULTILINE | re.IGNORECASE
+_CASED_FLAGS = re.DOTALL | re.MULTILINE
+
+_NUM_SUFFIX = r"(?:\s*(?:number|num|no\.?|\#))?\s*(?:[:#=-]|is)?\s*"  # "number: ", "no. ", "# "
+
+
+class _Recognizer(PatternRecognizer):
+    """A pattern recognizer declared by class attributes; builds fresh ``Pattern``s per instance.
+
+    Presidio caches the compiled regex on each ``Pattern``, so instances must not share them.
+    """
+
+    ENTITY: ClassVar[str]
+    PATTERNS: ClassVar[tuple[tuple[str, str, float], ...]]  # (name, regex, base score)
+    CONTEXT: ClassVar[
+        tuple[str, ...]
+    ]  # single lowercase lemmas: the enhancer compares token by token
+    FLAGS: ClassVar[int] = _FLAGS
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=self.ENTITY,
+            name=f"sr_{self.ENTITY.lower()}",
+            supported_language="en",
+            patterns=[Pattern(name, rx, score) for name, rx, score in self.PATTERNS],
+            context=list(self.CONTEXT),
+            global_regex_flags=self.FLAGS,
+        )
+
+
+class MedicalRecordNumberRecognizer(_Recognizer):
+    ENTITY = "MEDICAL_RECORD_NUMBER"
+    _KEY = r"\b(?:MRN|MR\s?\#|med(?:ical)?\.?\s+rec(?:ord)?\.?|hospital\s+(?:number|no\.?))"
+    PATTERNS = (
+        ("mrn_keyword", rf"(?<={_KEY}{_NUM_SUFFIX})[0-9]{{6,10}}\b", 0.85),
+        # Any 6-10 digit run: counts only next to "MRN"/"record"/"chart" (0.2 + 0.35).
+        ("mrn_bare", r"(?<![0-9])[0-9]{6,10}(?![0-9])", 0.2),
+    )
+    CONTEXT = ("mrn", "record", "chart")
+
+
+# CMS MBI alphabet: A-Z without S, L, O, I, B, Z (they read like digits).
+_MBI_A = "[AC-HJKMNP-RT-Y]"
+_MBI_AN = "[0-9AC-HJKMNP-RT-Y]"
+
+
+class HealthPlanBeneficiaryNumberRecognizer(_Recognizer):
+    ENTITY = "HEALTH_PLAN_BENEFICIARY_NUMBER"
+    # Insurer-issued IDs have no fixed shape, so they are only taken right after an ID keyword.
+    # "Plan" and "member" alone are common words ("plan to discharge"), hence the ID noun.
+    _KEY = (
+        r"\b(?:(?:MBI|HICN?|medicare|medicaid)(?:\s+(?:id|number|no\.?|\#))?"
+        r"|(?:member|subscriber|policy|insurance|plan|beneficiary|group)\s*(?:id|number|no\.?|\#))"
+        r"\s*(?:[:#=-]|is)?\s*"
+    )
+    PATTERNS = (
+        (
+            "mbi",
+            rf"\b[1-9]{_MBI_A}{_MBI_AN}[0-9]-?{_MBI_A}{_MBI_AN}[0-9]-?{_MBI_A}{{2}}[0-9]{{2}}\b",
+            0.4,
+        ),
+        # Legacy HICN: the beneficiary's SSN plus an upper-case suffix (A, B1, C2, HA, ...).
+        # Case-sensitive, or "250000000mg" would match.
+        ("hicn", r"\b(?-i:[0-9]{3}-?[0-9]{2}-?[0-9]{4}[A-Z][A-Z0-9]?)\b", 0.4),
+        ("member_id", rf"(?<={_KEY})(?=[A-Z0-9-]*[0-9])[A-Z0-9][A-Z0-9-]{{4,18}}[A-Z0-9]\b", 0.85),
+    )
+    CONTEXT = ("medicare", "medicaid", "mbi", "hicn", "member", "policy", "insurance", "insurer")
+
+
+class AccountNumberRecognizer(_Recognizer):
+    ENTITY = "ACCOUNT_NUMBER"
+    _ACCT = r"\b(?:account|acct|acc|a/c)\.?"
+    PATTERNS = (
+        ("account_keyword", rf"(?<={_ACCT}{_NUM_SUFFIX})[0-9]{{8,17}}\b", 0.85),
+        # "account ending in 1234", "card ending 1234": a last-four mention.
+        (
+            "account_ending",
+            rf"(?<=(?:{_ACCT}|\bcard)(?:\s+(?:number|no\.?))?\s*,?\s*"
+            r"(?:ending|ends)(?:\s+(?:in|with))?\s*[:#]?\s*)[0-9]{4}\b",
+            0.85,
+        ),
+        # Masked: "acct ***1234", "account no. XXXX-1234".
+        ("account_masked", rf"(?<={_ACCT}{_NUM_SUFFIX})[*xX•]{{2,13}}[ -]?[0-9]{{4}}\b", 0.85),
+        # Any 8-17 digit run: an account only near a context word (0.2 + 0.35 = 0.55).
+        ("account_bare", r"(?<![0-9])[0-9]{8,17}(?![0-9])", 0.2),
+    )
+    # "a/c" is split by spaCy into a, /, c and can never match as context: it is in the pattern.
+    CONTEXT = ("account", "acct", "ref", "checking", "savings", "deposit", "wire")
+
+
+class NpiRecognizer(_Recognizer):
+    ENTITY = "NPI"
+    PATTERNS = (
+        ("npi_keyword", r"(?<=\bNPI" + _NUM_SUFFIX + r")[0-9]{10}\b", 0.9),
+        ("npi_bare", r"(?<![0-9])[0-9]{10}(?![0-9])", 0.2),
+    )
+    CONTEXT = ("npi", "provider", "prescriber")
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        # Presidio sets a passing result to score 1.0 whatever the pattern said, and one random
+        # 10-digit number in ten (a phone number, say) passes the check. So the checksum only
+        # vetoes (False drops the match); a pass keeps the pattern's own, context-driven score.
+        return None if npi_valid(pattern_text) else False
+
+
+# USPS state and territory codes; case-sensitive, so "in 46201" is not Indiana. "ID" is far more
+# often "identifier" than Idaho, so it only counts before an Idaho ZIP (832xx-838xx).
+_STATES = (
+    r"ID(?=\.?,?\s+83[2-8])|"
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|"
+    "NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP"
+)
+_ZIP = r"[0-9]{5}(?:-[0-9]{4})?(?![0-9-])"
+
+
+class UsZipCodeRecognizer(_Recognizer):
+    ENTITY = "US_ZIP_CODE"
+    PATTERNS = (
+        ("zip_keyword", rf"(?<=\b(?:zip|postal|post\s*code)(?:\s*code)?\s*[:#]?\s*){_ZIP}", 0.85),
+        ("zip_after_state", rf"(?<=\b(?-i:{_STATES})\.?,?\s+)(?<![0-9]){_ZIP}", 0.85),
+        ("zip_plus4", r"(?<![0-9-])[0-9]{5}-[0-9]{4}(?![0-9-])", 0.35),
+        ("zip_bare", r"(?<![0-9-])[0-9]{5}(?![0-9-])", 0.2),
+    )
+    CONTEXT = ("zip", "postal", "postcode", "address")
+
+
+_STREET_SUFFIXES = (
+    "Street St Avenue Ave Road Rd Lane Ln Drive Dr Court Ct Boulevard Blvd Way Place Pl Terrace "
+    "Close Crescent Grove Gardens Mews Row Square Hill Parkway Pkwy Circle Cir Highway Hwy"
+).split()
+# Title case or upper case ("12 MAIN ST" in bank data), never lower case ("2 blocks down the road").
+_SUFFIX = "|".join(
+    sorted({v for w in _STREET_SUFFIXES for v in (w, w.upper())}, key=lambda s: (-len(s), s))
+)
+_UNIT = r"(?i:apt|apartment|suite|ste|unit|flat)\.?\s*\#?\s*[0-9]+[A-Z]?"
+
+
+class StreetAddressRecognizer(_Recognizer):
+    ENTITY = "STREET_ADDRESS"
+    FLAGS = _CASED_FLAGS  # capitalisation is what separates a street name from prose
+    PATTERNS = (
+        (
+            "street_address",
+            rf"(?:\b{_UNIT},?\s+)?"  # "Flat 3, 12 Baker Street"
+            r"\b[0-9]{1,5}[A-Z]?\s+"  # house number, "221B"
+            r"(?:(?:[A-Z][A-Za-z'’.-]*|[0-9]+(?:st|nd|rd|th))\s+){1,4}"  # "North Oak", "5th"
+            rf"(?:{_SUFFIX})\b\.?"
+            r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"  # "Avenue NW"
+            rf"(?:,?\s+{_UNIT}\b)?",  # ", Apt 4" / " Suite 200"
+            0.7,
+        ),
+    )
+    CONTEXT = ("address", "live", "reside", "home", "street", "addr")
+
+
+# 90-125 as a whole number: not 89, not 1092, not 90.5.
+_AGE = r"(?<![0-9.,/])(?:12[0-5]|1[01][0-9]|9[0-9])(?![0-9.,/])"
+
+
+class AgeOver89Recognizer(_Recognizer):
+    ENTITY = "AGE_OVER_89"
+    # Only the number is matched ("a <AGE_OVER_89>-year-old man"); the unit or keyword is what
+    # makes it an age, so "BP 90/60", "90 mg" and "room 95" have none to match.
+    PATTERNS = (
+        ("age_year_old", rf"{_AGE}(?=\s*-?\s*(?:years?|yrs?|y)\s*-?\s*old\b)", 0.9),
+        ("age_yo", rf"{_AGE}(?=\s*-?\s*(?:y/o|y\.o\.?|yo)\b)", 0.9),
+        ("age_years_of_age", rf"{_AGE}(?=\s*(?:years?|yrs?)\s+of\s+age\b)", 0.9),
+        ("age_keyword", rf"(?<=\bage[ds]?\s*(?:[:=]|of)?\s*){_AGE}", 0.9),
+    )
+    CONTEXT = ("age", "old", "year")
+
+
+class CardExpiryRecognizer(_Recognizer):
+    ENTITY = "CARD_EXPIRY"
+    _KEY = (
+        r"\b(?:exp(?:iry|iration|ires|ired|\.)?(?:\s+date)?|valid\s+(?:thru|through|until|till)"
+        r"|good\s+thru)\s*[:-]?\s*(?:on\s+)?"
+    )
+    PATTERNS = (
+        (
+            "expiry",
+            rf"(?<={_KEY})(?:0?[1-9]|1[0-2])\s*[/-]\s*(?:20[0-9]{{2}}|[0-9]{{2}})(?![0-9/-])",
+            0.9,
+        ),
+    )
+    CONTEXT = ("exp", "expiry", "expire", "valid", "card")
+
+
+class CardCvvRecognizer(_Recognizer):
+    ENTITY = "CARD_CVV"
+    _KEY = (
+        r"\b(?:CVV2?|CVC2?|CVN|CSC|CID|security\s+code"
+        r"|card\s+verification(?:\s+(?:value|code|number))?)"
+        r"(?:\s*(?:code|number|no\.?))?\s*(?:[:#=-]|is)?\s*"
+    )
+    PATTERNS = (("cvv", rf"(?<={_KEY})[0-9]{{3,4}}(?![0-9])", 0.9),)
+    CONTEXT = ("cvv", "cvc", "security", "verification", "card")
+
+
+_RECOGNIZERS: tuple[type[_Recognizer], ...] = (
+    MedicalRecordNumberRecognizer,
+    HealthPlanBeneficiaryNumberRecognizer,
+    AccountNumberRecognizer,
+    NpiRecognizer,
+    UsZipCodeRecognizer,
+    StreetAddressRecognizer,
+    AgeOver89Recognizer,
+    CardExpiryRecognizer,
+    CardCvvRecognizer,
+)
+assert {cls.ENTITY for cls in _RECOGNIZERS} == set(ENTITIES), "ENTITIES table out of date"
+
+
+def custom_recognizers() -> list[EntityRecognizer]:
+    """New instances of strongroom's recognizers, one per entity in ``ENTITIES``.
+
+    Add them to an ``AnalyzerEngine``'s registry (``registry.add_recognizer``) next to the
+    predefined ones; each call builds fresh objects, so engines never share regex state.
+    """
+    return [cls() for cls in _RECOGNIZERS]
