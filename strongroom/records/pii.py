@@ -18,7 +18,6 @@ SCORE_THRESHOLD = 0.3  # low on purpose: a missed identifier costs more than a r
 
 # Identifier formats Presidio does not know or scores too low to catch in clinical/bank text.
 _CUSTOM_PATTERNS = {
-    "MRN": [r"\bMRN[:#]?\s*\d{6,10}\b", r"\bmedical record (?:number|no\.?)[:#]?\s*\d{6,10}\b"],
     "US_SSN": [r"\b\d{3}-\d{2}-\d{4}\b"],
     "PHONE_NUMBER": [r"(?:\+1[ .-]?)?\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b(?:\s*x\d+)?"],
 }
@@ -29,6 +28,8 @@ def analyzer(model_name: str | None = None) -> Any:
     """A Presidio AnalyzerEngine on a locally installed spaCy model (never downloaded)."""
     from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    from strongroom.records.recognizers import custom_recognizers
 
     model_name = model_name or os.environ.get(SPACY_MODEL_ENV, DEFAULT_SPACY_MODEL)
     import spacy.util
@@ -49,6 +50,8 @@ def analyzer(model_name: str | None = None) -> Any:
     ).create_engine()
     registry = RecognizerRegistry()
     registry.load_predefined_recognizers(nlp_engine=nlp_engine)
+    for recognizer in custom_recognizers():  # MRN, account numbers, ZIP, addresses, ages > 89 ...
+        registry.add_recognizer(recognizer)
     for entity, regexes in _CUSTOM_PATTERNS.items():
         patterns = [Pattern(f"{entity.lower()}_{i}", rx, 0.85) for i, rx in enumerate(regexes)]
         registry.add_recognizer(

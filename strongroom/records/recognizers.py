@@ -7,9 +7,10 @@ subclass with a ``CONTEXT`` list, so Presidio's ``LemmaContextAwareEnhancer`` ad
 that has one of those words among the five content words before it.
 
 Scores follow one rule. A pattern that carries its own keyword ("MRN 1234567", "CVV 123") scores
-0.85-0.95 and stands alone. A bare format ("12345678", "62704") scores 0.2, under the 0.3 redaction
-threshold in ``pii.py``, and only counts once a context word lifts it to 0.55. Distinctive bare
-shapes (an MBI, a ZIP+4) score 0.35-0.4, so they are redacted even without context.
+0.85-0.9 and stands alone; a street address (its suffix is the keyword) 0.7. A bare format
+("12345678", "62704") scores 0.2, under the 0.3 redaction threshold in ``pii.py``, and only counts
+once a context word lifts it to 0.55. Distinctive bare shapes (an MBI, a HICN, a ZIP+4) score
+0.35-0.4, so they are redacted even without context.
 
 Matches exclude the keyword where the regex allows it (variable-width lookbehind, which the
 ``regex`` module used by Presidio supports): "MRN 1234567" becomes "MRN <MEDICAL_RECORD_NUMBER>",
@@ -19,9 +20,8 @@ which keeps the note readable for training. Digits are written ``[0-9]``, not ``
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import re
+from typing import ClassVar
 
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
@@ -45,6 +45,8 @@ _FLAGS = re.DOTALL | re.MULTILINE | re.IGNORECASE
 _CASED_FLAGS = re.DOTALL | re.MULTILINE
 
 _NUM_SUFFIX = r"(?:\s*(?:number|num|no\.?|\#))?\s*(?:[:#=-]|is)?\s*"  # "number: ", "no. ", "# "
+# Bare digit patterns are bounded by (?<!\w)/(?!\w), not [0-9], so the digit tail of an IBAN or
+# of a code such as "XK123456789" is not taken for an account or record number.
 
 
 class _Recognizer(PatternRecognizer):
@@ -55,9 +57,8 @@ class _Recognizer(PatternRecognizer):
 
     ENTITY: ClassVar[str]
     PATTERNS: ClassVar[tuple[tuple[str, str, float], ...]]  # (name, regex, base score)
-    CONTEXT: ClassVar[
-        tuple[str, ...]
-    ]  # single lowercase lemmas: the enhancer compares token by token
+    # Single lowercase words: the enhancer compares them with one lemma at a time, as substrings.
+    CONTEXT: ClassVar[tuple[str, ...]]
     FLAGS: ClassVar[int] = _FLAGS
 
     def __init__(self) -> None:
@@ -76,8 +77,8 @@ class MedicalRecordNumberRecognizer(_Recognizer):
     _KEY = r"\b(?:MRN|MR\s?\#|med(?:ical)?\.?\s+rec(?:ord)?\.?|hospital\s+(?:number|no\.?))"
     PATTERNS = (
         ("mrn_keyword", rf"(?<={_KEY}{_NUM_SUFFIX})[0-9]{{6,10}}\b", 0.85),
-        # Any 6-10 digit run: counts only next to "MRN"/"record"/"chart" (0.2 + 0.35).
-        ("mrn_bare", r"(?<![0-9])[0-9]{6,10}(?![0-9])", 0.2),
+        # Any 6-10 digit word: counts only next to "MRN"/"record"/"chart" (0.2 + 0.35).
+        ("mrn_bare", r"(?<!\w)[0-9]{6,10}(?!\w)", 0.2),
     )
     CONTEXT = ("mrn", "record", "chart")
 
@@ -107,7 +108,8 @@ class HealthPlanBeneficiaryNumberRecognizer(_Recognizer):
         ("hicn", r"\b(?-i:[0-9]{3}-?[0-9]{2}-?[0-9]{4}[A-Z][A-Z0-9]?)\b", 0.4),
         ("member_id", rf"(?<={_KEY})(?=[A-Z0-9-]*[0-9])[A-Z0-9][A-Z0-9-]{{4,18}}[A-Z0-9]\b", 0.85),
     )
-    CONTEXT = ("medicare", "medicaid", "mbi", "hicn", "member", "policy", "insurance", "insurer")
+    CONTEXT = ("medicare", "medicaid", "mbi", "hicn", "member", "policy", "insurance", "insurer",
+               "beneficiary", "subscriber", "plan")  # fmt: skip
 
 
 class AccountNumberRecognizer(_Recognizer):
@@ -125,7 +127,7 @@ class AccountNumberRecognizer(_Recognizer):
         # Masked: "acct ***1234", "account no. XXXX-1234".
         ("account_masked", rf"(?<={_ACCT}{_NUM_SUFFIX})[*xX•]{{2,13}}[ -]?[0-9]{{4}}\b", 0.85),
         # Any 8-17 digit run: an account only near a context word (0.2 + 0.35 = 0.55).
-        ("account_bare", r"(?<![0-9])[0-9]{8,17}(?![0-9])", 0.2),
+        ("account_bare", r"(?<!\w)[0-9]{8,17}(?!\w)", 0.2),
     )
     # "a/c" is split by spaCy into a, /, c and can never match as context: it is in the pattern.
     CONTEXT = ("account", "acct", "ref", "checking", "savings", "deposit", "wire")
@@ -135,7 +137,7 @@ class NpiRecognizer(_Recognizer):
     ENTITY = "NPI"
     PATTERNS = (
         ("npi_keyword", r"(?<=\bNPI" + _NUM_SUFFIX + r")[0-9]{10}\b", 0.9),
-        ("npi_bare", r"(?<![0-9])[0-9]{10}(?![0-9])", 0.2),
+        ("npi_bare", r"(?<!\w)[0-9]{10}(?!\w)", 0.2),
     )
     CONTEXT = ("npi", "provider", "prescriber")
 
@@ -160,17 +162,18 @@ class UsZipCodeRecognizer(_Recognizer):
     ENTITY = "US_ZIP_CODE"
     PATTERNS = (
         ("zip_keyword", rf"(?<=\b(?:zip|postal|post\s*code)(?:\s*code)?\s*[:#]?\s*){_ZIP}", 0.85),
-        ("zip_after_state", rf"(?<=\b(?-i:{_STATES})\.?,?\s+)(?<![0-9]){_ZIP}", 0.85),
-        ("zip_plus4", r"(?<![0-9-])[0-9]{5}-[0-9]{4}(?![0-9-])", 0.35),
-        ("zip_bare", r"(?<![0-9-])[0-9]{5}(?![0-9-])", 0.2),
+        ("zip_after_state", rf"(?<=\b(?-i:{_STATES})\.?,?\s+){_ZIP}", 0.85),
+        ("zip_plus4", r"(?<![\w-])[0-9]{5}-[0-9]{4}(?![\w-])", 0.35),
+        ("zip_bare", r"(?<![\w-])[0-9]{5}(?![\w-])", 0.2),
     )
     CONTEXT = ("zip", "postal", "postcode", "address")
 
 
 _STREET_SUFFIXES = (
-    "Street St Avenue Ave Road Rd Lane Ln Drive Dr Court Ct Boulevard Blvd Way Place Pl Terrace "
-    "Close Crescent Grove Gardens Mews Row Square Hill Parkway Pkwy Circle Cir Highway Hwy"
-).split()
+    "Street", "St", "Avenue", "Ave", "Road", "Rd", "Lane", "Ln", "Drive", "Dr", "Court", "Ct",
+    "Boulevard", "Blvd", "Way", "Place", "Pl", "Terrace", "Close", "Crescent", "Grove", "Gardens",
+    "Mews", "Row", "Square", "Hill", "Parkway", "Pkwy", "Circle", "Cir", "Highway", "Hwy",
+)  # fmt: skip
 # Title case or upper case ("12 MAIN ST" in bank data), never lower case ("2 blocks down the road").
 _SUFFIX = "|".join(
     sorted({v for w in _STREET_SUFFIXES for v in (w, w.upper())}, key=lambda s: (-len(s), s))
@@ -196,8 +199,9 @@ class StreetAddressRecognizer(_Recognizer):
     CONTEXT = ("address", "live", "reside", "home", "street", "addr")
 
 
-# 90-125 as a whole number: not 89, not 1092, not 90.5.
-_AGE = r"(?<![0-9.,/])(?:12[0-5]|1[01][0-9]|9[0-9])(?![0-9.,/])"
+# 90-125 as a whole number: not 89, 1092, 90.5, 1,095 or the 90 of "90/60".
+_AGE = r"(?<![0-9/]|[0-9][.,])(?:12[0-5]|1[01][0-9]|9[0-9])(?![0-9/]|[.,][0-9])"
+_DURATION = r"(?:days?|d\b|weeks?|wks?|months?|mos?|hours?|hrs?|minutes?|mins?)"
 
 
 class AgeOver89Recognizer(_Recognizer):
@@ -208,7 +212,8 @@ class AgeOver89Recognizer(_Recognizer):
         ("age_year_old", rf"{_AGE}(?=\s*-?\s*(?:years?|yrs?|y)\s*-?\s*old\b)", 0.9),
         ("age_yo", rf"{_AGE}(?=\s*-?\s*(?:y/o|y\.o\.?|yo)\b)", 0.9),
         ("age_years_of_age", rf"{_AGE}(?=\s*(?:years?|yrs?)\s+of\s+age\b)", 0.9),
-        ("age_keyword", rf"(?<=\bage[ds]?\s*(?:[:=]|of)?\s*){_AGE}", 0.9),
+        # "age 90 days" is a duration (post-op day, infant age), not a person's age.
+        ("age_keyword", rf"(?<=\bage[ds]?\s*(?:[:=]|of)?\s*){_AGE}(?!\s*{_DURATION})", 0.9),
     )
     CONTEXT = ("age", "old", "year")
 
@@ -251,7 +256,6 @@ _RECOGNIZERS: tuple[type[_Recognizer], ...] = (
     CardExpiryRecognizer,
     CardCvvRecognizer,
 )
-assert {cls.ENTITY for cls in _RECOGNIZERS} == set(ENTITIES), "ENTITIES table out of date"
 
 
 def custom_recognizers() -> list[EntityRecognizer]:

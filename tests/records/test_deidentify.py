@@ -75,7 +75,10 @@ def test_known_numbers_are_found_however_they_are_written():
     known = {"4111111111111111": "<CREDIT_CARD>", "555-123-4567": "<PHONE_NUMBER>"}
     text = "card 4111 1111 1111 1111, call (555) 123.4567 or 5551234567; ref 41111111111111119"
     scrubbed, hits = scrub_known_values(text, known)
-    assert scrubbed == "card <CREDIT_CARD>, call (<PHONE_NUMBER> or <PHONE_NUMBER>; ref 41111111111111119"
+    assert (
+        scrubbed
+        == "card <CREDIT_CARD>, call (<PHONE_NUMBER> or <PHONE_NUMBER>; ref 41111111111111119"
+    )
     assert hits == 3  # the longer number is another one: left for Presidio
 
 
