@@ -89,3 +89,40 @@ def test_placeholders_are_typed_by_the_contract(demo_frame, contract):
     assert known[demo_frame.iloc[0]["name"]] == "<PERSON>"
     assert known[demo_frame.iloc[0]["mrn"]] == "<MEDICAL_RECORD_NUMBER>"
     assert known[demo_frame.iloc[0]["patient_id"]] == "<PATIENT_ID>"  # no entity: the column
+
+
+def test_the_key_never_reaches_an_output(stage_dirs, tmp_path):
+    key = (Path(stage_dirs["deid"]).parent / "key").read_text().strip()
+    for path in Path(stage_dirs["deid"]).iterdir():
+        assert key.encode() not in path.read_bytes(), path.name  # neither hex nor raw bytes
+        assert bytes.fromhex(key) not in path.read_bytes(), path.name
+
+
+# Runs the stage in a child whose every connection attempt is recorded, then refused: a library
+# that swallowed the refusal (and fell back silently) would still show up in the record.
+OFFLINE_CHILD = r"""
+import socket, sys
+attempts = []
+def refuse(self, address, *args):
+    attempts.append(repr(address))
+    raise ConnectionRefusedError("offline test")
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+from strongroom import stages
+stages.deidentify_stage(sys.argv[1], "hospital_encounters", sys.argv[2], sys.argv[3])
+print("ATTEMPTS", len(attempts), attempts[:3])
+"""
+
+
+def test_deidentification_makes_no_network_connection(stage_dirs, tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", OFFLINE_CHILD, stage_dirs["validate"], str(tmp_path / "key"),
+         str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "ATTEMPTS 0 []" in run.stdout
+    assert (tmp_path / "out" / "deidentified.parquet").exists()
