@@ -19,7 +19,6 @@ SCORE_THRESHOLD = 0.3  # low on purpose: a missed identifier costs more than a r
 # Identifier formats Presidio does not know or scores too low to catch in clinical/bank text.
 _CUSTOM_PATTERNS = {
     "US_SSN": [r"\b\d{3}-\d{2}-\d{4}\b"],
-    "PHONE_NUMBER": [r"(?:\+1[ .-]?)?\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b(?:\s*x\d+)?"],
 }
 
 

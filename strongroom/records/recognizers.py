@@ -25,7 +25,7 @@ from typing import ClassVar
 
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
-from strongroom.records.formats import npi_valid
+from strongroom.records.formats import iban_valid, luhn_valid, npi_valid
 
 ENTITIES: dict[str, str] = {
     "MEDICAL_RECORD_NUMBER": "Hospital medical record number (MRN), 6-10 digits",
@@ -37,6 +37,10 @@ ENTITIES: dict[str, str] = {
     "AGE_OVER_89": "An age of 90 to 125 (Safe Harbor allows only the category '90 or older')",
     "CARD_EXPIRY": "Payment card expiry date (MM/YY or MM/YYYY) after an 'exp'/'valid thru' word",
     "CARD_CVV": "Payment card security code (CVV/CVC), 3-4 digits after its keyword",
+    # Presidio's own types, with patterns it lacks (see the recognizers' docstrings)
+    "CREDIT_CARD": "Payment card number, 13-19 digits starting 2-6, Luhn-checked",
+    "IBAN_CODE": "IBAN, compact or in groups of four, mod-97 checked",
+    "PHONE_NUMBER": "US / UK phone number shapes, assigned or not, with extensions",
 }
 
 # Presidio's default flags. Recognizers that need case (capitalised street names, state codes)
@@ -245,6 +249,56 @@ class CardCvvRecognizer(_Recognizer):
     CONTEXT = ("cvv", "cvc", "security", "verification", "card")
 
 
+class CardNumberRecognizer(_Recognizer):
+    """Payment card numbers Presidio's CREDIT_CARD misses: Mastercard's 2-series (2221-2720)
+    and 18-19 digit cards; any 13-19 digit run starting 2-6, grouped or not, with a Luhn check."""
+
+    ENTITY = "CREDIT_CARD"
+    PATTERNS = (("pan", r"(?<![0-9])[2-6][0-9]{3}(?:[ -]?[0-9]){9,15}(?![0-9])", 0.4),)
+    CONTEXT = ("card", "visa", "mastercard", "amex", "debit", "credit", "pan")
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        digits = re.sub(r"[ -]", "", pattern_text)
+        return luhn_valid(digits) if 13 <= len(digits) <= 19 else False
+
+
+class IbanGroupedRecognizer(_Recognizer):
+    """IBANs, compact or grouped by four. Case-sensitive on purpose: Presidio's own IBAN pattern
+    runs case-insensitively into the next word ("... 8193 today"), fails the checksum and is
+    dropped, which loses every IBAN whose length is a multiple of four (ES, AT, PL, SE, ...)."""
+
+    ENTITY = "IBAN_CODE"
+    FLAGS = _CASED_FLAGS
+    PATTERNS = (
+        ("iban_compact", r"\b[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}\b", 0.5),
+        ("iban_grouped", r"\b[A-Z]{2}[0-9]{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?\b", 0.5),
+    )
+    CONTEXT = ("iban", "account", "transfer", "bank")
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        return iban_valid(pattern_text.replace(" ", ""))
+
+
+class PhoneNumberRecognizer(_Recognizer):
+    """US and UK phone shapes, whether or not libphonenumber knows the number is assigned
+    (Presidio's PhoneRecognizer keeps only valid numbers; a made-up or mistyped one is still a
+    phone number to redact): extensions, (555)123-4567, +1 / 001 prefixes, +44 (0) 7700 900123."""
+
+    ENTITY = "PHONE_NUMBER"
+    _EXT = r"(?:\s*(?:x|ext\.?|extension)\s*[0-9]{1,6})?"
+    PATTERNS = (
+        (
+            "us",
+            r"(?<![\w+])(?:\+?1[ .-]?|001[ .-]?)?\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-][0-9]{4}"
+            + _EXT
+            + r"(?![0-9])",
+            0.6,
+        ),
+        ("uk", r"(?<![\w+])(?:\+44\s?(?:\(0\)\s?)?|0)[1-9](?:[ -]?[0-9]){8,9}(?![0-9])", 0.6),
+    )
+    CONTEXT = ("phone", "call", "tel", "mobile", "cell", "contact", "reached")
+
+
 _RECOGNIZERS: tuple[type[_Recognizer], ...] = (
     MedicalRecordNumberRecognizer,
     HealthPlanBeneficiaryNumberRecognizer,
@@ -255,6 +309,9 @@ _RECOGNIZERS: tuple[type[_Recognizer], ...] = (
     AgeOver89Recognizer,
     CardExpiryRecognizer,
     CardCvvRecognizer,
+    CardNumberRecognizer,
+    IbanGroupedRecognizer,
+    PhoneNumberRecognizer,
 )
 
 

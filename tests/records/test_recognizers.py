@@ -129,7 +129,7 @@ def test_recognizer(engine: AnalyzerEngine, entity: str, text: str, expected: st
 def test_every_entity_is_tested_both_ways() -> None:
     # Guards the table: each entity keeps >= 3 true positives and >= 2 near misses.
     for entity in ENTITIES:
-        hits = [exp for ent, _, exp in CASES if ent == entity]
+        hits = [exp for ent, _, exp in CASES + EXTRA_CASES if ent == entity]
         assert sum(e is not None for e in hits) >= 3 and sum(e is None for e in hits) >= 2, entity
 
 
@@ -141,3 +141,35 @@ def test_custom_recognizers_match_entities_and_are_fresh() -> None:
         a is not b and a.patterns[0] is not b.patterns[0]
         for a, b in zip(first, second, strict=True)
     )
+
+
+EXTRA_CASES = [
+    ("CREDIT_CARD", "charged card 2289 7568 5125 0220 twice", "2289 7568 5125 0220"),
+    ("CREDIT_CARD", "visa 4000 0000 0000 0000 006 expired", "4000 0000 0000 0000 006"),
+    ("CREDIT_CARD", "order 1234 5678 9012 3456 shipped", None),  # starts with 1
+    ("IBAN_CODE", "IBAN GB82 WEST 1234 5698 7654 32 please", "GB82 WEST 1234 5698 7654 32"),
+    ("PHONE_NUMBER", "room 12, bed 4, ward 7", None),
+    ("IBAN_CODE", "code ES00 ABCD EFGH IJKL MNOP QRST here", None),  # the shape, not the checksum
+    ("CREDIT_CARD", "pan 2223000048400011 on file", "2223000048400011"),
+    ("CREDIT_CARD", "ref 2223000048400012 on file", None),  # fails Luhn
+    (
+        "IBAN_CODE",
+        "credit ES91 2100 0418 4502 0005 1332 today",
+        "ES91 2100 0418 4502 0005 1332",
+    ),
+    ("IBAN_CODE", "to AT611904300234573201 with thanks", "AT611904300234573201"),
+    ("IBAN_CODE", "to AT611904300234573202 with thanks", None),  # fails mod 97
+    ("PHONE_NUMBER", "call 392-768-4452x90137 today", "392-768-4452x90137"),
+    ("PHONE_NUMBER", "call (381)946-5461 today", "(381)946-5461"),
+    ("PHONE_NUMBER", "mobile +44(0)7700 900069 please", "+44(0)7700 900069"),
+    ("PHONE_NUMBER", "or 001-271-673-8640x140", "001-271-673-8640x140"),
+    ("PHONE_NUMBER", "dose 25 mg at 0800", None),
+]
+
+
+@pytest.mark.parametrize(("entity", "text", "found"), EXTRA_CASES)
+def test_patterns_presidio_lacks(engine, entity, text, found):
+    results = [r for r in engine.analyze(text, language="en", score_threshold=0.5)
+               if r.entity_type == entity]  # fmt: skip
+    spans = [text[r.start : r.end] for r in results]
+    assert (found in spans) if found else not spans, spans
