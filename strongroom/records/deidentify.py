@@ -92,16 +92,20 @@ def _known_values(row: pd.Series, contract: Contract) -> dict[str, str]:
     return known
 
 
-def _residuals(text: str | None, known: dict[str, str]) -> int:
-    """How many of this row's identifier values still stand as whole words in `text`."""
+def _residuals(text: str | None, known: dict[str, str]) -> Counter[str]:
+    """This row's identifier values still standing as whole words in `text`, counted by type."""
     if not isinstance(text, str) or not text:  # None, or NaN where pandas filled a gap
-        return 0
-    return sum(1 for value in known if len(value) >= 4 and known_value_pattern(value).search(text))
+        return Counter()
+    return Counter(
+        tag.strip("<>")
+        for value, tag in known.items()
+        if len(value) >= 4 and known_value_pattern(value).search(text)
+    )
 
 
 def _row_residuals(
     out: pd.Series, raw: pd.Series, known: dict[str, str], contract: Contract
-) -> int:
+) -> Counter[str]:
     """Residual identifiers in one written row.
 
     Free text is searched for every known value and every word of a name. Short structured
@@ -110,7 +114,10 @@ def _row_residuals(
     """
     whole = {v: t for v, t in known.items() if v in set(raw[contract.identifier_columns()])}
     free = set(contract.free_text_columns())
-    return sum(_residuals(out[c], known if c in free else whole) for c in out.index)
+    found: Counter[str] = Counter()
+    for column in out.index:
+        found.update(_residuals(out[column], known if column in free else whole))
+    return found
 
 
 def _transform_columns(frame: pd.DataFrame, contract: Contract, key: bytes) -> pd.DataFrame:
@@ -137,7 +144,7 @@ def deidentify(
     out = _transform_columns(frame, contract, key)
     known_per_row = [_known_values(row, contract) for _, row in frame.iterrows()]
     entity_counts: Counter[str] = Counter()
-    known_hits = residual = 0
+    known_hits, residual = 0, Counter[str]()
     for column in contract.free_text_columns():
         scrubbed = []
         for text, known in zip(frame[column], known_per_row, strict=True):
@@ -150,7 +157,7 @@ def deidentify(
             r if t is not None else None for r, t in zip(redacted, frame[column], strict=True)
         ]
     for i, known in enumerate(known_per_row):
-        residual += _row_residuals(out.iloc[i], frame.iloc[i], known, contract)
+        residual.update(_row_residuals(out.iloc[i], frame.iloc[i], known, contract))
     identifier_cells = int(frame[contract.identifier_columns()].notna().sum().sum())
     write_strings(out, output_dir / DEIDENTIFIED_FILE)
     report = {
@@ -168,8 +175,9 @@ def deidentify(
         "identifier_cells_removed": identifier_cells,
         "known_values_scrubbed_from_text": known_hits,
         "text_entities_redacted": dict(sorted(entity_counts.items())),
-        "residual_identifiers": residual,
+        "residual_identifiers": sum(residual.values()),
+        "residual_identifiers_by_type": dict(sorted(residual.items())),  # counts, never values
     }
     write_json(output_dir / REPORT_JSON, report)
     removed = identifier_cells + known_hits + sum(entity_counts.values())
-    return DeidentifyResult(len(frame), removed, residual, report)
+    return DeidentifyResult(len(frame), removed, sum(residual.values()), report)

@@ -25,7 +25,7 @@ def test_notes_hold_no_identifier_of_their_patient(stage_dirs, demo_frame):
         for value in demo_frame[column]:
             assert value not in notes, column
     report = json.loads((Path(stage_dirs["deid"]) / "deidentify_report.json").read_text())
-    assert report["residual_identifiers"] == 0
+    assert report["residual_identifiers"] == 0 and report["residual_identifiers_by_type"] == {}
     assert report["text_entities_redacted"]  # Presidio found entities beyond the known values
 
 
@@ -64,11 +64,11 @@ def test_residuals_count_whole_values_in_kept_columns_but_not_name_words(demo_fr
     raw["name"] = "John Carter"
     known = _known_values(raw, contract)
     out = pd.Series({"medication": "John Lewis pharmacy", "note": "seen today"})
-    assert _row_residuals(out, raw, known, contract) == 0  # a coincidence, not a leak
+    assert _row_residuals(out, raw, known, contract) == {}  # a coincidence, not a leak
     out["note"] = "John was seen today"
-    assert _row_residuals(out, raw, known, contract) == 1  # free text: every name word counts
+    assert _row_residuals(out, raw, known, contract) == {"PERSON": 1}  # every name word counts
     out["medication"] = "for John Carter"
-    assert _row_residuals(out, raw, known, contract) == 2  # the whole name in a kept column
+    assert _row_residuals(out, raw, known, contract) == {"PERSON": 2}  # the whole name, kept
 
 
 def test_known_numbers_are_found_however_they_are_written():
