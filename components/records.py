@@ -40,14 +40,40 @@ def validate_op(
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
+def deid_shards_op(key_file: str, shards: int) -> list[int]:
+    """Make the pseudonymisation key once, before the fan-out; the shard numbers."""
+    from strongroom.records.shards import plan_shards
+
+    return plan_shards(key_file, shards)
+
+
+@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def deidentify_op(
-    validated: Input[Dataset], contract: str, key_file: str, deidentified: Output[Dataset]
+    validated: Input[Dataset],
+    contract: str,
+    key_file: str,
+    shard: int,
+    shards: int,
+    deidentified: Output[Dataset],
 ):
-    """Drop / pseudonymise / generalise identifier columns; redact free text with Presidio."""
+    """One shard: drop / pseudonymise / generalise identifier columns; redact free text."""
     from strongroom.stages import deidentify_stage
 
     deidentified.metadata.update(
-        deidentify_stage(validated.path, contract, key_file, deidentified.path)
+        deidentify_stage(
+            validated.path, contract, key_file, deidentified.path, shard=shard, shards=shards
+        )
+    )
+
+
+@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
+def merge_deid_op(parts: Input[list[Dataset]], deidentified: Output[Dataset]):
+    """Fan-in: the shards' rows in one table, their counts added up."""
+    from strongroom.records.shards import merge_shards
+
+    report = merge_shards([part.path for part in parts], deidentified.path)
+    deidentified.metadata.update(
+        {"rows": report["rows"], "residual": report["residual_identifiers"]}
     )
 
 

@@ -2,7 +2,14 @@
 
 from kfp import dsl
 from kfp.dsl import Artifact
-from strongroom.components.records import corpus_op, deidentify_op, ingest_op, validate_op
+from strongroom.components.records import (
+    corpus_op,
+    deid_shards_op,
+    deidentify_op,
+    ingest_op,
+    merge_deid_op,
+    validate_op,
+)
 from strongroom.components.release import gate_op, promote_op, register_op
 from strongroom.components.training import evaluate_op, train_op
 
@@ -33,14 +40,22 @@ def train_and_gate(
     physical_batch_size: int = 0,
     checkpoint_dir: str = "",
     secure_mode: bool = False,
+    deid_shards: int = 1,
 ) -> Artifact:
     ingested = ingest_op(
         source=records_path, contract=contract, encoding=encoding, delimiter=csv_delimiter
     ).set_display_name("ingest")
     validated = validate_op(ingested=ingested.outputs["ingested"], contract=contract)
-    deidentified = deidentify_op(
-        validated=validated.outputs["validated"], contract=contract, key_file=key_file
-    )
+    shard_numbers = deid_shards_op(key_file=key_file, shards=deid_shards)
+    with dsl.ParallelFor(shard_numbers.output) as shard:  # one pod a shard on Kubeflow
+        shard_task = deidentify_op(
+            validated=validated.outputs["validated"],
+            contract=contract,
+            key_file=key_file,
+            shard=shard,
+            shards=deid_shards,
+        )
+    deidentified = merge_deid_op(parts=dsl.Collected(shard_task.outputs["deidentified"]))
     corpus = corpus_op(
         deidentified=deidentified.outputs["deidentified"],
         contract=contract,

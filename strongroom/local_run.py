@@ -41,7 +41,8 @@ class PipelineParams(BaseModel):
     csv_delimiter: str = ""  # default: comma, or tab for .tsv
     physical_batch_size: int = Field(default=0, ge=0)  # people per forward pass; 0 = all at once
     checkpoint_dir: str = ""  # resumable training state; "" = none (a PVC path on Kubeflow)
-    secure_mode: bool = False  # CSPRNG noise (Opacus + torchcsprng): the production profile
+    secure_mode: bool = False  # CSPRNG sampling and noise (privacy/secure_rng.py): production
+    deid_shards: int = Field(default=1, ge=1)  # de-identification fan-out (dsl.ParallelFor)
 
 
 def load_params(path: str | Path) -> PipelineParams:

@@ -56,11 +56,23 @@ def validate_stage(ingest_dir: str, contract: str, out_dir: str) -> dict[str, An
 
 
 def deidentify_stage(
-    validate_dir: str, contract: str, key_file: str, out_dir: str
+    validate_dir: str,
+    contract: str,
+    key_file: str,
+    out_dir: str,
+    *,
+    shard: int = 0,
+    shards: int = 1,
 ) -> dict[str, Any]:
-    key = deid.load_key(key_file or None, create=True)
+    # With several shards the key was made before the fan-out (shards.plan_shards).
+    key = deid.load_key(key_file or None, create=shards == 1)
     result = deid.deidentify(
-        Path(validate_dir) / val.VALIDATED_FILE, load_contract(contract), out_dir, key=key
+        Path(validate_dir) / val.VALIDATED_FILE,
+        load_contract(contract),
+        out_dir,
+        key=key,
+        shard=shard,
+        shards=shards,
     )
     return {
         "identifiers_removed": result.identifiers_removed,

@@ -136,11 +136,23 @@ def _transform_columns(frame: pd.DataFrame, contract: Contract, key: bytes) -> p
 
 
 def deidentify(
-    records_path: str | Path, contract: Contract, output_dir: str | Path, *, key: bytes
+    records_path: str | Path,
+    contract: Contract,
+    output_dir: str | Path,
+    *,
+    key: bytes,
+    shard: int = 0,
+    shards: int = 1,
 ) -> DeidentifyResult:
-    """De-identify validated records into `output_dir`; returns counts only."""
+    """De-identify validated records (rows shard, shard + shards, ...) into `output_dir`.
+
+    Rows are independent here (a note is redacted with its own record's values, pseudonyms
+    depend only on the key), so shards can run in parallel and be concatenated afterwards.
+    """
+    if not 0 <= shard < shards:
+        raise StrongroomError(f"shard {shard} is not in 0..{shards - 1}")
     output_dir = Path(output_dir)
-    frame = read_strings(records_path)
+    frame = read_strings(records_path).iloc[shard::shards].reset_index(drop=True)
     out = _transform_columns(frame, contract, key)
     known_per_row = [_known_values(row, contract) for _, row in frame.iterrows()]
     entity_counts: Counter[str] = Counter()

@@ -66,7 +66,7 @@ def pipeline_run(tmp_path_factory):
     plant_markers(frame).to_csv(records, index=False)
     params = PipelineParams(
         records_path=str(records), model_preset="tiny", max_seq_len=256, batch_size=8, epochs=1.0,
-        target_epsilon=6.0, delta=1e-5, eval_fraction=0.2,
+        target_epsilon=6.0, delta=1e-5, eval_fraction=0.2, deid_shards=2,
     )  # fmt: skip
     root_logger, level = logging.getLogger(), logging.getLogger().level
     handler = logging.FileHandler(run_dir / "input" / "python.log")
@@ -145,3 +145,13 @@ def test_a_failing_policy_leaves_the_version_unpromoted(pipeline_run, tmp_path):
         promote(uri, name, version, str(strict), alias="production")
     mv = mlflow.MlflowClient(tracking_uri=uri).get_model_version(name, version)
     assert "production" not in mv.aliases
+
+
+def test_deidentification_fanned_out_over_two_shards_keeps_one_pseudonym_per_person(pipeline_run):
+    _, run_dir = pipeline_run
+    merged = [p for p in run_dir.rglob("deidentify_report.json") if "merge-deid-op" in str(p)]
+    report = json.loads(merged[0].read_text())
+    assert report["shards"] == 2 and report["rows"] == 120  # 121 rows in, 1 quarantined
+    frame = pd.read_parquet(merged[0].parent / "deidentified.parquet")
+    units = frame.groupby("patient_id").size()
+    assert len(units) == 40 and len(frame) == 120  # 40 patients: one pseudonym each across shards
