@@ -144,6 +144,9 @@ def test_custom_recognizers_match_entities_and_are_fresh() -> None:
 
 
 EXTRA_CASES = [
+    ("STREET_ADDRESS", "moved to 40 Smart Point last May", "40 Smart Point"),
+    ("STREET_ADDRESS", "Studio 9, 12 Bethan Mission, Leeds", "Studio 9, 12 Bethan Mission"),
+    ("STREET_ADDRESS", "send it to 51393 Linda Divide Suite 115", "51393 Linda Divide Suite 115"),
     ("CREDIT_CARD", "charged card 2289 7568 5125 0220 twice", "2289 7568 5125 0220"),
     ("CREDIT_CARD", "visa 4000 0000 0000 0000 006 expired", "4000 0000 0000 0000 006"),
     ("CREDIT_CARD", "order 1234 5678 9012 3456 shipped", None),  # starts with 1
