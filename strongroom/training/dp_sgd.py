@@ -28,7 +28,6 @@ import torch
 from strongroom.errors import PrivacyBudgetError
 from strongroom.model.config import GemmaConfig
 from strongroom.model.gemma import GemmaDecoder
-from strongroom.privacy import norm_sampler  # noqa: F401  (registers the mixed norm sampler)
 from strongroom.privacy.accounting import cross_checked
 from strongroom.privacy.plan import DPPlan
 from strongroom.training.checkpoint import STATE_FILE, StepLog, load_state, restore, save_state
