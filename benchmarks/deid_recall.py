@@ -310,13 +310,10 @@ def generate_sentences(n: int, seed: int) -> list[Sentence]:
 
 def analyze(texts: Sequence[str]) -> list[list[Finding]]:
     """Presidio findings at the redaction threshold, as the pipeline's redact_texts gets them."""
-    from presidio_analyzer import BatchAnalyzerEngine
-
-    batch = BatchAnalyzerEngine(analyzer_engine=pii.analyzer())
-    results = batch.analyze_iterator(
-        list(texts), language="en", batch_size=64, score_threshold=pii.SCORE_THRESHOLD
-    )
-    return [[Finding(r.start, r.end, r.entity_type) for r in rs] for rs in results]
+    return [
+        [Finding(start, end, entity) for entity, start, end, _ in found]
+        for found in pii.find_entities(list(texts))
+    ]
 
 
 @dataclass

