@@ -13,7 +13,7 @@ Two measurements, both on text whose labels come from a generator, never from ou
    circulation written bare or grouped (4-4-4-4, Amex 4-6-5, Diners 4-6-4), IBANs compact or in
    groups of four, SSNs with dashes, spaces or none, MRNs and account numbers after their keyword
    written in several ways ("MRN", "med rec #", "medical record number", "acct no.", "a/c").
-   Each sentence goes through ``pii.analyzer()`` (Presidio BatchAnalyzer at ``SCORE_THRESHOLD``).
+   Each sentence goes through ``pii.find_entities`` (the pipeline's analyzer, at ``SCORE_THRESHOLD``).
    * recall: a labelled span counts as found when every letter and digit of it lies inside some
      finding, of any entity type (what matters for privacy is that the characters are redacted);
    * typed recall: found, and a finding of the span's own type overlaps it;
@@ -38,7 +38,7 @@ value (card prefix and length, IBAN country, and whether libphonenumber holds a 
 Faker draws many from fictional or unassigned ranges, which Presidio's phone recognizer rejects,
 so ``recall_PHONE_NUMBER_valid_numbers`` is printed too); the demo lines; five misses per type
 (the span only: the data are synthetic) and five false positives per detected type; and as the last
-line ``name=value`` pairs. Progress goes to stderr. About 40 s on two CPU cores at the defaults.
+line ``name=value`` pairs. Progress goes to stderr. About 25 s on two CPU cores at the defaults.
 """
 
 from __future__ import annotations

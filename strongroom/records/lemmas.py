@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 _NOT_KEYWORDS = ("-PRON-", "be")  # Presidio's NlpArtifacts.set_keywords drops these too
@@ -24,29 +25,51 @@ _NOT_KEYWORDS = ("-PRON-", "be")  # Presidio's NlpArtifacts.set_keywords drops t
 Signature = tuple[bool, frozenset[str]]
 
 
-def rule_lemma(lemmatizer: Any, text: str, pos: str) -> str:
-    """The first lemma spaCy's rule lemmatizer gives `text` as part of speech `pos` (lower case),
-    when the word is not a base form (a base form keeps its lower-cased text, also a candidate)."""
-    tables = {t: lemmatizer.lookups.get_table(t, {}) for t in ("lemma_index", "lemma_exc")}
-    index = tables["lemma_index"].get(pos, {})
-    exceptions = tables["lemma_exc"].get(pos, {})
-    rules = lemmatizer.lookups.get_table("lemma_rules", {}).get(pos, {})
+@dataclass(frozen=True)
+class PosTables:
+    """The rule lemmatizer's lookups for one part of speech."""
+
+    index: frozenset[str]  # known lemmas (a list of tens of thousands in spaCy: a set here)
+    exceptions: dict[str, list[str]]  # irregular forms: "was" -> ["be"]
+    rules: list[tuple[str, str]]  # suffix rewrites: ("ies", "y")
+
+
+def pos_tables(lemmatizer: Any) -> list[PosTables]:
+    """The lookups of every part of speech spaCy's rule lemmatizer has rules for."""
+    tables = {
+        t: lemmatizer.lookups.get_table(t, {}) for t in ("lemma_index", "lemma_exc", "lemma_rules")
+    }
+    parts = {pos for table in tables.values() for pos in table}
+    return [
+        PosTables(
+            frozenset(tables["lemma_index"].get(pos, ())),
+            dict(tables["lemma_exc"].get(pos, {})),
+            [tuple(rule) for rule in tables["lemma_rules"].get(pos, [])],
+        )
+        for pos in parts
+    ]
+
+
+def rule_lemma(tables: PosTables, text: str) -> str:
+    """The first lemma spaCy's rule lemmatizer (``Lemmatizer.rule_lemmatize``) gives `text` for
+    a part of speech, when the word is not a base form (a base form keeps its lower-cased text,
+    which is a candidate anyway)."""
     string = text.lower()
     forms: list[str] = []
     oov: list[str] = []
-    for old, new in rules:
+    for old, new in tables.rules:
         if string.endswith(old):
             form = string[: len(string) - len(old)] + new
             if not form:
                 continue
-            if form in index:
+            if form in tables.index:
                 forms.insert(0, form)
             elif not form.isalpha():
                 forms.append(form)
             else:
                 oov.append(form)
     forms = list(dict.fromkeys(forms))
-    for form in exceptions.get(string, []):
+    for form in tables.exceptions.get(string, []):
         if form not in forms:
             forms.insert(0, form)
     return (forms or oov or [text])[0]
@@ -63,16 +86,25 @@ def _spec_matches(spec: Any, value: str) -> bool:
     return True  # a condition we do not model: assume it can hold
 
 
-def _ruler_lemmas(nlp: Any) -> list[tuple[dict[str, Any], str]]:
-    """(token condition, lemma) for each attribute-ruler pattern that sets a lemma."""
+def _ruler_lemmas(nlp: Any) -> tuple[dict[str, set[str]], list[tuple[dict[str, Any], str]]]:
+    """Lemmas the attribute ruler can set: by lower-cased word, and those with other conditions."""
+    by_lower: dict[str, set[str]] = {}
+    other: list[tuple[dict[str, Any], str]] = []
     if "attribute_ruler" not in nlp.pipe_names:
-        return []
-    out = []
+        return by_lower, other
     for rule in nlp.get_pipe("attribute_ruler").patterns:
-        if "LEMMA" in rule["attrs"]:
-            for pattern in rule["patterns"]:
-                out.append((pattern[rule.get("index", 0)], rule["attrs"]["LEMMA"]))
-    return out
+        if "LEMMA" not in rule["attrs"]:
+            continue
+        lemma = rule["attrs"]["LEMMA"]
+        for pattern in rule["patterns"]:
+            condition = pattern[rule.get("index", 0)]
+            if set(condition) & {"LOWER", "ORTH", "TEXT", "NORM"} == {"LOWER"} and isinstance(
+                condition["LOWER"], str
+            ):
+                by_lower.setdefault(condition["LOWER"], set()).add(lemma)
+            else:
+                other.append((condition, lemma))
+    return by_lower, other
 
 
 class LemmaOracle:
@@ -80,12 +112,8 @@ class LemmaOracle:
 
     def __init__(self, nlp: Any, context_words: Iterable[str]) -> None:
         self._vocab = nlp.vocab  # the analyzer's own vocabulary: the same stop words
-        self._lemmatizer = nlp.get_pipe("lemmatizer")
-        self._pos = sorted(
-            {p for t in ("lemma_rules", "lemma_exc", "lemma_index")
-             for p in self._lemmatizer.lookups.get_table(t, {})}
-        )  # fmt: skip
-        self._ruler = _ruler_lemmas(nlp)
+        self._pos_tables = pos_tables(nlp.get_pipe("lemmatizer"))
+        self._ruler_by_lower, self._ruler_other = _ruler_lemmas(nlp)
         self._words = sorted({w.lower() for w in context_words})
         self._cache: dict[str, str | None] = {}
         self._signatures: dict[str, frozenset[Signature | None]] = {}
@@ -93,9 +121,10 @@ class LemmaOracle:
     def candidates(self, text: str) -> set[str]:
         """Every lemma the tagger + attribute ruler + rule lemmatizer could give the word `text`."""
         found = {text, text.lower()}  # proper nouns and base forms; a part of speech without rules
-        found.update(rule_lemma(self._lemmatizer, text, pos) for pos in self._pos)
+        found.update(rule_lemma(tables, text) for tables in self._pos_tables)
         lower = text.lower()
-        for condition, lemma in self._ruler:
+        found.update(self._ruler_by_lower.get(lower, ()))
+        for condition, lemma in self._ruler_other:
             if all(
                 _spec_matches(condition[key], lower if key == "LOWER" else text)
                 for key in ("LOWER", "ORTH", "TEXT", "NORM")

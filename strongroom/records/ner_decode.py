@@ -88,7 +88,9 @@ class EntityDecoder:
         feats = self._lower.predict(tokvecs)  # (1 + n_tokens, 3, n_hidden, n_pieces); row 0 pads
         lengths = np.array([len(d) for d in docs])  # (n_docs,)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # (n_docs,)
-        is_space = np.array([t.is_space for d in docs for t in d], dtype=bool)  # (n_tokens,)
+        is_space = np.concatenate([d.to_array("IS_SPACE") for d in docs]).astype(
+            bool
+        )  # (n_tokens,)
         kind, label = self._moves.kind, self._moves.label
         n = len(docs)
         open_label = np.zeros(n, dtype=np.int64)  # 0: no entity open

@@ -17,6 +17,9 @@ from itertools import product
 from math import prod
 from typing import Any
 
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
 from strongroom.records.lemmas import LemmaOracle
 from strongroom.records.ner_decode import EntityDecoder
 
@@ -44,6 +47,11 @@ class NoteAnalyzer:
         self._recognizers = engine.registry.get_recognizers(language=language, all_fields=True)
         self._entities = engine.get_supported_entities(language=language)
         self._by_id = {r.id: r for r in self._recognizers}
+        self._enhancing_ids = {  # recognizers with their own context logic
+            r.id
+            for r in self._recognizers
+            if type(r).enhance_using_context is not EntityRecognizer.enhance_using_context
+        }
         self._enhancer = engine.context_aware_enhancer
         words = {w for r in self._recognizers for w in (r.context or [])}
         self._oracle = LemmaOracle(self._nlp, words)
@@ -83,8 +91,6 @@ class NoteAnalyzer:
         return _Note(text, words, artifacts, results, needs_tagger)
 
     def _finish(self, note: _Note, score_threshold: float) -> list[Any]:
-        from presidio_analyzer import EntityRecognizer
-
         results = self._enhance(note.text, note.results, note.artifacts)
         results = [r for r in results if r.score >= score_threshold]
         results = EntityRecognizer.remove_duplicates(results)
@@ -93,8 +99,6 @@ class NoteAnalyzer:
         return results
 
     def _artifacts(self, doc: Any, words: list[str], lemmas: list[str]) -> Any:
-        from presidio_analyzer.nlp_engine import NlpArtifacts
-
         engine = self._nlp_engine
         entities, scores = engine._get_updated_entities(
             engine._get_entities(doc), engine._get_scores_for_entities(doc)
@@ -102,7 +106,7 @@ class NoteAnalyzer:
         return NlpArtifacts(
             entities=entities,
             tokens=words,  # the enhancer only needs each token's length: strings are cheaper
-            tokens_indices=[t.idx for t in doc],
+            tokens_indices=doc.to_array("IDX").tolist(),
             lemmas=lemmas,
             nlp_engine=engine,
             language=self._language,
@@ -110,13 +114,9 @@ class NoteAnalyzer:
         )
 
     def _recognize(self, text: str, artifacts: Any) -> list[Any]:
-        from presidio_analyzer import RecognizerResult
-
         results = []
         for recognizer in self._recognizers:
-            found = recognizer.analyze(
-                text=text, entities=self._entities, nlp_artifacts=artifacts
-            )
+            found = recognizer.analyze(text=text, entities=self._entities, nlp_artifacts=artifacts)
             for result in found or []:
                 meta = result.recognition_metadata = result.recognition_metadata or {}
                 meta.setdefault(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY, recognizer.id)
@@ -125,8 +125,6 @@ class NoteAnalyzer:
         return results
 
     def _context_recognizer(self, result: Any) -> Any:
-        from presidio_analyzer import RecognizerResult
-
         meta = result.recognition_metadata
         recognizer = self._by_id.get(meta.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY))
         if recognizer is None or not recognizer.context:
@@ -137,13 +135,13 @@ class NoteAnalyzer:
 
     def _enhance(self, text: str, raw: list[Any], artifacts: Any) -> list[Any]:
         """``AnalyzerEngine._enhance_using_context`` without its deep copy of every finding."""
-        from presidio_analyzer import EntityRecognizer
-
+        by_recognizer: dict[str | None, list[Any]] = {}
+        for result in raw:
+            by_recognizer.setdefault(_recognizer_id(result), []).append(result)
         results = []
         for recognizer in self._recognizers:  # recognizer-level enhancement, in the engine's order
-            own = [r for r in raw if _recognizer_id(r) == recognizer.id]
-            base = EntityRecognizer.enhance_using_context
-            if type(recognizer).enhance_using_context is base:  # the default returns them as is
+            own = by_recognizer.get(recognizer.id, [])
+            if recognizer.id not in self._enhancing_ids:  # the default returns them as they are
                 results.extend(own)
                 continue
             others = [r for r in raw if _recognizer_id(r) != recognizer.id]
@@ -274,8 +272,6 @@ class _Window:
 
 
 def _recognizer_id(result: Any) -> str | None:
-    from presidio_analyzer import RecognizerResult
-
     return result.recognition_metadata.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY)
 
 
@@ -312,7 +308,9 @@ class AnalyzerPool:
     def analyze(
         self, texts: Sequence[str], *, score_threshold: float, block: int = 4 * BATCH_SIZE
     ) -> Iterator[list[Finding]]:
-        blocks = [(list(texts[i : i + block]), score_threshold) for i in range(0, len(texts), block)]
+        blocks = [
+            (list(texts[i : i + block]), score_threshold) for i in range(0, len(texts), block)
+        ]
         for found in self._pool.imap(_analyze_block, blocks):
             yield from found
 

@@ -26,7 +26,9 @@ from phonenumbers import (
 from phonenumbers.phonenumbermatcher import (
     _LEAD_PATTERN,
     _MATCHING_BRACKETS,
+    _PATTERN,
     _PUB_PAGES,
+    _SECOND_NUMBER_START_PATTERN,
     _verify,
     fullmatch,
 )
@@ -60,26 +62,73 @@ def _region_of(number_text: str) -> str | None:
         return None
 
 
+class _TextScan:
+    """What the eight regional matchers of one text share: candidate searches, neighbour checks."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._candidates: dict[int, tuple[int, str] | None] = {}
+        self._neighbours: dict[tuple[int, int], bool] = {}
+
+    def candidate_at(self, index: int) -> tuple[int, str] | None:
+        """libphonenumber's next candidate on or after `index`: (offset, text)."""
+        if index not in self._candidates:
+            match = _PATTERN.search(self.text, index)
+            found = None
+            if match is not None:
+                candidate = self.text[match.start() : match.end()]
+                trailing = _SECOND_NUMBER_START_PATTERN.search(candidate)
+                found = (match.start(), candidate[: trailing.start()] if trailing else candidate)
+            self._candidates[index] = found
+        return self._candidates[index]
+
+    def neighbours_reject(self, matcher: PhoneNumberMatcher, offset: int, candidate: str) -> bool:
+        """The leniency-VALID check on the characters just before and after a candidate."""
+        key = (offset, len(candidate))
+        if key not in self._neighbours:
+            text, rejects = self.text, _CachingMatcher.rejects_neighbour
+            before = offset > 0 and not _LEAD_PATTERN.match(candidate) and rejects(text[offset - 1])
+            end = offset + len(candidate)
+            after = end < len(text) and rejects(text[end])
+            self._neighbours[key] = before or after
+        return self._neighbours[key]
+
+
 class _CachingMatcher(PhoneNumberMatcher):
-    """libphonenumber's matcher; only the context-free parse-and-verify step is cached."""
+    """libphonenumber's matcher; the context-free parse-and-verify step is cached across notes,
+    the region-free searches and checks are shared by the regions of one note."""
+
+    def __init__(self, scan: _TextScan, region: str, *, leniency: int) -> None:
+        super().__init__(scan.text, region, leniency=leniency)
+        self._scan = scan
+
+    def _find(self, index: int) -> PhoneNumberMatch | None:
+        found = self._scan.candidate_at(index)
+        while self._max_tries > 0 and found is not None:
+            start, candidate = found
+            if len(candidate) >= self._min_candidate_length:
+                match = self._extract_match(candidate, start)
+                if match is not None:
+                    return match
+                self._max_tries -= 1
+            found = self._scan.candidate_at(start + len(candidate))
+        return None
 
     def _parse_and_verify(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
         if self.leniency > Leniency.VALID:  # stricter checks read the matcher: no cache
             return super()._parse_and_verify(candidate, offset)
         if not fullmatch(_MATCHING_BRACKETS, candidate) or _PUB_PAGES.search(candidate):
             return None
-        if self.leniency >= Leniency.VALID:
-            if offset > 0 and not _LEAD_PATTERN.match(candidate):
-                if self._rejects_neighbour(self.text[offset - 1]):
-                    return None
-            end = offset + len(candidate)
-            if end < len(self.text) and self._rejects_neighbour(self.text[end]):
-                return None
+        if self.leniency >= Leniency.VALID and self._scan.neighbours_reject(
+            self, offset, candidate
+        ):
+            return None
         number = _verified(candidate, self.preferred_region, self.leniency)
         return None if number is None else PhoneNumberMatch(offset, candidate, number)
 
-    def _rejects_neighbour(self, char: str) -> bool:
-        return self._is_invalid_punctuation_symbol(char) or self._is_latin_letter(char)
+    @classmethod
+    def rejects_neighbour(cls, char: str) -> bool:
+        return cls._is_invalid_punctuation_symbol(char) or cls._is_latin_letter(char)
 
 
 class CachedPhoneRecognizer(PhoneRecognizer):
@@ -98,8 +147,9 @@ class CachedPhoneRecognizer(PhoneRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
         results = []
+        scan = _TextScan(text)
         for default_region in self.supported_regions:
-            for match in _CachingMatcher(text, default_region, leniency=self.leniency):
+            for match in _CachingMatcher(scan, default_region, leniency=self.leniency):
                 region = _region_of(text[match.start : match.end]) or default_region
                 results.append(self._get_recognizer_result(match, text, region, nlp_artifacts))
         return EntityRecognizer.remove_duplicates(results)

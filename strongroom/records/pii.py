@@ -100,9 +100,7 @@ def find_entities(texts: Sequence[str], *, processes: int = 1) -> Iterator[list[
         yield [(r.entity_type, r.start, r.end, r.score) for r in results]
 
 
-def redact_texts(
-    texts: Iterable[str], *, processes: int = 1
-) -> tuple[list[str], Counter[str]]:
+def redact_texts(texts: Iterable[str], *, processes: int = 1) -> tuple[list[str], Counter[str]]:
     """Replace every entity Presidio finds with `<ENTITY_TYPE>`; count entities by type."""
     from presidio_analyzer import RecognizerResult
     from presidio_anonymizer import AnonymizerEngine

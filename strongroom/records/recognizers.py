@@ -315,7 +315,15 @@ class PhoneNumberRecognizer(_Recognizer):
         ),
         ("uk", r"(?<![\w+])(?:\+44\s?(?:\(0\)\s?)?|0)[1-9](?:[ -]?[0-9]){8,9}(?![0-9])", 0.6),
     )
-    CONTEXT = ("phone", "call", "tel", "mobile", "cell", "contact", "reach")  # lemmas: "reached" is "reach"
+    CONTEXT = (
+        "phone",
+        "call",
+        "tel",
+        "mobile",
+        "cell",
+        "contact",
+        "reach",
+    )  # lemmas: "reached" is "reach"
 
 
 _RECOGNIZERS: tuple[type[_Recognizer], ...] = (

@@ -1,0 +1,136 @@
+"""Throughput of strongroom's note analysis against Presidio's ``AnalyzerEngine.analyze``.
+
+Run it from the repository root:
+
+    .venv/bin/python benchmarks/deid_speed.py [--notes 2000] [--processes N]
+
+The same demo notes (``demo.generate_encounters``, seed 0) go through:
+
+1. the reference: Presidio's ``AnalyzerEngine.analyze`` called note by note, with the recognizers
+   the pipeline uses (Presidio's predefined ones, its stock PhoneRecognizer, strongroom's own) and
+   the full spaCy pipeline, at the pipeline's score threshold;
+2. ``NoteAnalyzer`` in this process (one core): batched NER decoding, lemmas without the tagger,
+   cached phone parses, the same recognizer objects otherwise;
+3. ``AnalyzerPool`` with `--processes` workers (default: every core).
+
+Engines and worker processes are built and warmed on one note before timing, on both sides; the
+caches (phone parses, lemma candidates, spaCy's vocabulary) start cold. The findings of 2 and 3
+must equal the reference's, note by note, as (entity type, start, end, score). Stdout: one line
+per run (notes/s, ms/note, speed-up), the notes whose findings differ (types and offsets only),
+and as the last line ``name=value`` pairs. Exit 1 if any finding differs or the speed-up of
+run 3 is below 10x. About a minute on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from strongroom.records import pii
+from strongroom.records.demo import generate_encounters
+from strongroom.records.note_analyzer import AnalyzerPool, NoteAnalyzer
+
+TARGET = 10.0
+Key = list[tuple[str, int, int, float]]
+
+
+def demo_notes(n: int) -> list[str]:
+    patients = n // 2 + 10  # three encounters each on average: more than enough notes
+    return list(generate_encounters(patients, seed=0)["note"])[:n]
+
+
+def key(findings: Iterable[tuple[str, int, int, float]]) -> Key:
+    return sorted((entity, start, end, round(score, 6)) for entity, start, end, score in findings)
+
+
+def timed(label: str, run: Callable[[], list[Key]]) -> tuple[list[Key], float]:
+    print(f"[deid_speed] {label} ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    found = run()
+    return found, time.perf_counter() - start
+
+
+def reference(notes: Sequence[str], engine: Any) -> list[Key]:
+    return [
+        key(
+            (r.entity_type, r.start, r.end, r.score)
+            for r in engine.analyze(note, language="en", score_threshold=pii.SCORE_THRESHOLD)
+        )
+        for note in notes
+    ]
+
+
+def one_process(notes: Sequence[str], analyzer: NoteAnalyzer) -> list[Key]:
+    results = analyzer.analyze(notes, score_threshold=pii.SCORE_THRESHOLD)
+    return [key((r.entity_type, r.start, r.end, r.score) for r in rs) for rs in results]
+
+
+def differences(ref: list[Key], ours: list[Key]) -> list[str]:
+    lines = []
+    for i, (a, b) in enumerate(zip(ref, ours, strict=True)):
+        if a != b:
+            missing, extra = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+            lines.append(f"  note {i}: only in reference {missing}; only ours {extra}")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notes", type=int, default=2000)
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    notes = demo_notes(args.notes)
+    n = len(notes)
+
+    engine = pii.analyzer(stock_phone=True)  # built outside the timing, like ours below
+    engine.analyze("warm up", language="en")
+    ref, t_ref = timed(
+        "reference: AnalyzerEngine.analyze note by note", lambda: reference(notes, engine)
+    )
+    single = NoteAnalyzer(pii.analyzer())
+    list(single.analyze(["warm up"], score_threshold=pii.SCORE_THRESHOLD))
+    one, t_one = timed("NoteAnalyzer, this process", lambda: one_process(notes, single))
+    with AnalyzerPool(args.processes) as pool:
+        pool.warm_up()
+        many, t_many = timed(
+            f"AnalyzerPool, {args.processes} processes",
+            lambda: [key(f) for f in pool.analyze(notes, score_threshold=pii.SCORE_THRESHOLD)],
+        )
+
+    rows = [
+        ("reference (AnalyzerEngine.analyze, note by note)", t_ref),
+        ("NoteAnalyzer, 1 process", t_one),
+        (f"AnalyzerPool, {args.processes} processes", t_many),
+    ]
+    print(f"{n} demo notes, {sum(map(len, ref))} findings in the reference, {os.cpu_count()} CPUs")
+    for label, seconds in rows:
+        print(
+            f"{label:<52} {n / seconds:8.1f} notes/s {1000 * seconds / n:7.2f} ms/note "
+            f"x{t_ref / seconds:5.2f}"
+        )
+    diffs = differences(ref, one) + differences(ref, many)
+    print(f"notes with different findings: {len(diffs)}")
+    print("\n".join(diffs[:10]))
+    print(f"notes that needed the tagger: {single.full_pipeline_notes}")
+    speedup = t_ref / t_many
+    failed = []
+    if diffs:
+        failed.append("findings differ")
+    if speedup < TARGET:
+        failed.append(f"speed-up {speedup:.2f} < {TARGET:g}")
+    print("targets missed: " + "; ".join(failed) if failed else "all targets met")
+    print(
+        f"notes={n} processes={args.processes} reference_ms_per_note={1000 * t_ref / n:.2f} "
+        f"one_process_ms_per_note={1000 * t_one / n:.2f} pool_ms_per_note={1000 * t_many / n:.2f} "
+        f"speedup_one_process={t_ref / t_one:.2f} speedup_pool={speedup:.2f} "
+        f"notes_differing={len(diffs)} notes_needing_tagger={single.full_pipeline_notes}"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
