@@ -114,7 +114,9 @@ def _stage(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if args.command == "deidentify":
-        result = stages.deidentify_stage(args.validated, args.contract, args.key_file, str(out))
+        result = stages.deidentify_stage(
+            args.validated, args.contract, args.key_file, str(out), processes=args.processes
+        )
     else:
         read = {"encoding": args.encoding, "delimiter": args.delimiter, "format": args.format}
         ingest_dir = out if args.command == "ingest" else out / "ingest"
@@ -123,6 +125,13 @@ def _stage(args: argparse.Namespace) -> int:
         result = stages.validate_stage(str(ingest_dir), args.contract, str(out / "validate"))
     print(json.dumps(result, indent=2, default=str))
     return 0
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
 
 
 def _tracking_arg(parser: argparse.ArgumentParser) -> None:
@@ -193,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     deid.add_argument("--contract", default="hospital_encounters")
     deid.add_argument("--key-file", required=True, help="pseudonymisation key (created if missing)")
     deid.add_argument("--out", required=True)
+    deid.add_argument(
+        "--processes", type=_positive_int, default=1, help="worker processes for free text"
+    )
     deid.set_defaults(func=_stage)
     return parser
 

@@ -63,6 +63,7 @@ def deidentify_stage(
     *,
     shard: int = 0,
     shards: int = 1,
+    processes: int = 1,
 ) -> dict[str, Any]:
     # With several shards the key was made before the fan-out (shards.plan_shards).
     key = deid.load_key(key_file or None, create=shards == 1)
@@ -73,6 +74,7 @@ def deidentify_stage(
         key=key,
         shard=shard,
         shards=shards,
+        processes=processes,
     )
     return {
         "identifiers_removed": result.identifiers_removed,

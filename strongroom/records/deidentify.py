@@ -143,11 +143,14 @@ def deidentify(
     key: bytes,
     shard: int = 0,
     shards: int = 1,
+    processes: int = 1,
 ) -> DeidentifyResult:
     """De-identify validated records (rows shard, shard + shards, ...) into `output_dir`.
 
     Rows are independent here (a note is redacted with its own record's values, pseudonyms
     depend only on the key), so shards can run in parallel and be concatenated afterwards.
+    `processes` > 1 analyses the free text in that many worker processes (each loads the
+    spaCy model: a few hundred MB and seconds each; worth it from a few thousand notes).
     """
     if not 0 <= shard < shards:
         raise StrongroomError(f"shard {shard} is not in 0..{shards - 1}")
@@ -163,7 +166,7 @@ def deidentify(
             text, hits = scrub_known_values(text or "", known)
             known_hits += hits
             scrubbed.append(text)
-        redacted, counts = redact_texts(scrubbed)
+        redacted, counts = redact_texts(scrubbed, processes=processes)
         entity_counts.update(counts)
         out[column] = [
             r if t is not None else None for r, t in zip(redacted, frame[column], strict=True)

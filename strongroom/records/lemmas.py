@@ -34,20 +34,26 @@ class PosTables:
     rules: list[tuple[str, str]]  # suffix rewrites: ("ies", "y")
 
 
-def pos_tables(lemmatizer: Any) -> list[PosTables]:
-    """The lookups of every part of speech spaCy's rule lemmatizer has rules for."""
+def pos_tables(lemmatizer: Any) -> dict[str | int, PosTables]:
+    """The lookups of every part of speech spaCy's rule lemmatizer has rules for, by its name
+    ("noun" ...; a key of the tables that is no universal part of speech stays a hash)."""
+    from spacy.parts_of_speech import IDS
+    from spacy.strings import get_string_id
+
+    names = {get_string_id(pos.lower()): pos.lower() for pos in IDS}
+    names.update({get_string_id(pos): pos for pos in list(names.values())})
     tables = {
         t: lemmatizer.lookups.get_table(t, {}) for t in ("lemma_index", "lemma_exc", "lemma_rules")
     }
     parts = {pos for table in tables.values() for pos in table}
-    return [
-        PosTables(
+    return {
+        names.get(pos, pos): PosTables(
             frozenset(tables["lemma_index"].get(pos, ())),
             dict(tables["lemma_exc"].get(pos, {})),
             [tuple(rule) for rule in tables["lemma_rules"].get(pos, [])],
         )
         for pos in parts
-    ]
+    }
 
 
 def rule_lemma(tables: PosTables, text: str) -> str:
@@ -112,7 +118,7 @@ class LemmaOracle:
 
     def __init__(self, nlp: Any, context_words: Iterable[str]) -> None:
         self._vocab = nlp.vocab  # the analyzer's own vocabulary: the same stop words
-        self._pos_tables = pos_tables(nlp.get_pipe("lemmatizer"))
+        self._pos_tables = list(pos_tables(nlp.get_pipe("lemmatizer")).values())
         self._ruler_by_lower, self._ruler_other = _ruler_lemmas(nlp)
         self._words = sorted({w.lower() for w in context_words})
         self._cache: dict[str, str | None] = {}

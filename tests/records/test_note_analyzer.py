@@ -1,0 +1,65 @@
+"""NoteAnalyzer and AnalyzerPool against Presidio's AnalyzerEngine.analyze, note by note."""
+
+from __future__ import annotations
+
+import pytest
+
+from strongroom.records import pii
+from strongroom.records.note_analyzer import AnalyzerPool, NoteAnalyzer
+from tests.records.deid_texts import comparison_texts
+
+Key = list[tuple[str, int, int, float]]
+
+
+def _key(found) -> Key:  # type: ignore[no-untyped-def]
+    return sorted((e, s, t, round(c, 6)) for e, s, t, c in found)
+
+
+@pytest.fixture(scope="module")
+def reference() -> list[Key]:
+    pytest.importorskip(pii.DEFAULT_SPACY_MODEL)
+    engine = pii.analyzer(stock_phone=True)
+    return [
+        _key(
+            (r.entity_type, r.start, r.end, r.score)
+            for r in engine.analyze(text, language="en", score_threshold=pii.SCORE_THRESHOLD)
+        )
+        for text in comparison_texts()
+    ]
+
+
+def test_same_findings_as_analyzer_engine(reference: list[Key]) -> None:
+    analyzer = NoteAnalyzer(pii.analyzer())
+    results = analyzer.analyze(
+        comparison_texts(), score_threshold=pii.SCORE_THRESHOLD, batch_size=50
+    )
+    got = [_key((r.entity_type, r.start, r.end, r.score) for r in rs) for rs in results]
+    assert sum(map(len, reference)) > 1000
+    for text, want, have in zip(comparison_texts(), reference, got, strict=True):
+        assert have == want, text
+    # "does" (do / doe) five keywords before a phone number: only the tagger can tell
+    assert analyzer.full_pipeline_notes >= 1
+
+
+def test_context_words_still_raise_scores(reference: list[Key]) -> None:
+    # a bare 8-digit number is an MRN only near "MRN" (context) in the reference, and in ours
+    analyzer = NoteAnalyzer(pii.analyzer())
+    texts = ["MRN 00123456 admitted", "Room 00123456 admitted"]
+    found = [
+        {r.entity_type for r in rs}
+        for rs in analyzer.analyze(texts, score_threshold=pii.SCORE_THRESHOLD)
+    ]
+    assert "MEDICAL_RECORD_NUMBER" in found[0]
+    assert "MEDICAL_RECORD_NUMBER" not in found[1]
+
+
+def test_worker_processes_give_the_same_findings(reference: list[Key]) -> None:
+    texts = list(comparison_texts())[:80]
+    with AnalyzerPool(2) as pool:
+        got = [_key(f) for f in pool.analyze(texts, score_threshold=pii.SCORE_THRESHOLD, block=16)]
+    assert got == reference[:80]
+
+
+def test_redact_texts_in_processes_matches_one_process() -> None:
+    texts = list(comparison_texts())[14:40]
+    assert pii.redact_texts(texts, processes=2) == pii.redact_texts(texts)
