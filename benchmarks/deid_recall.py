@@ -58,7 +58,7 @@ from faker import Faker
 
 from strongroom.records import pii
 from strongroom.records.contract import Contract, load_contract
-from strongroom.records.deidentify import _known_values
+from strongroom.records.deidentify import _known_values, scrub_record_values
 from strongroom.records.demo import generate_encounters
 from strongroom.records.demo_bank import generate_transactions
 
@@ -487,6 +487,23 @@ def bank_cases(records: int, seed: int, contract: Contract) -> list[NameCase]:
     return cases
 
 
+def _swap(word: str) -> str:
+    """One typo: the second and third letters swapped (the third and fourth if they are equal)."""
+    i = 1 if word[1].lower() != word[2].lower() else 2
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def misspell(case: NameCase) -> tuple[str, str]:
+    """The case's text with every name word of four letters or more misspelt; the new name."""
+    text, name = case.text, case.name
+    for word in name_words(case.name):
+        if len(word) >= 4 and word.isalpha():
+            typo = _swap(word)
+            text = _word(word).sub(typo, text)
+            name = name.replace(word, typo)
+    return text, name
+
+
 def other_people(text: str) -> list[str]:
     return [m.group(1) for rx in _OTHER_PEOPLE for m in rx.finditer(text)]
 
@@ -513,11 +530,18 @@ class NameTally:
 def measure_names(cases: Sequence[NameCase]) -> dict[str, NameTally]:
     """Own-name recall after both passes and after Presidio alone; other people, both passes."""
     texts = [c.text for c in cases]
-    scrubbed = [pii.scrub_known_values(c.text, c.known)[0] for c in cases]
+    scrubbed = [scrub_record_values(c.text, c.known)[0] for c in cases]
     progress(f"redacting {len(cases)} demo texts twice (record-aware + Presidio, Presidio only)")
     both, _ = pii.redact_texts(scrubbed)
     alone, _ = pii.redact_texts(texts)
     tallies: dict[str, NameTally] = defaultdict(NameTally)
+    misspelt = [misspell(c) for c in cases]
+    progress(f"redacting {len(cases)} demo texts with the name misspelt")
+    after_typos, _ = pii.redact_texts(
+        [scrub_record_values(t, c.known)[0] for c, (t, _) in zip(cases, misspelt, strict=True)]
+    )
+    for (text, name), after in zip(misspelt, after_typos, strict=True):
+        tallies["record_aware_misspelt"].add(name, text, after)
     for case, after_both, after_alone in zip(cases, both, alone, strict=True):
         for key in ("record_aware", f"record_aware:{case.source}"):
             tallies[key].add(case.name, case.text, after_both)
@@ -573,7 +597,7 @@ def examples(scores: dict[str, TypeScore], tallies: dict[str, NameTally]) -> lis
     lines = ["misses (labelled span only; 'partly' = what was found inside it):"]
     for t, s in sorted(scores.items()):
         lines += [f"  {t}: {m}" for m in s.misses]
-    for key in ("record_aware", "presidio_only", "other_people"):
+    for key in ("record_aware", "record_aware_misspelt", "presidio_only", "other_people"):
         if key in tallies:
             lines += [f"  demo names, {key}: {m}" for m in tallies[key].misses]
     lines.append("false positives (finding overlaps no labelled span):")
@@ -609,7 +633,7 @@ def pairs(
             suffix = "_generic" if t == "PERSON" else ""
             out[f"recall_{t}{suffix}"] = _fmt(_ratio(s.found, s.labelled))
             out[f"typed_recall_{t}{suffix}"] = _fmt(_ratio(s.typed, s.labelled))
-    for key in ("record_aware", "presidio_only", "other_people"):
+    for key in ("record_aware", "record_aware_misspelt", "presidio_only", "other_people"):
         out[f"recall_PERSON_demo_{key}"] = _fmt(tallies.get(key, NameTally()).recall)
     valid = [s for (t, shape), s in shapes.items() if t == "PHONE_NUMBER" and " valid" in shape]
     n_valid = sum(s.labelled for s in valid)

@@ -40,6 +40,7 @@ def collect_facts(
         + validation["ingest_rows_quarantined"],
         "deid.identifiers_removed": deidentified["identifier_cells_removed"]
         + deidentified["known_values_scrubbed_from_text"]
+        + deidentified.get("misspelt_values_scrubbed_from_text", 0)
         + sum(deidentified["text_entities_redacted"].values()),
         "deid.residual_identifiers": deidentified["residual_identifiers"],
         "corpus.max_seq_len": corpus["max_seq_len"],

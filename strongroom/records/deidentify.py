@@ -20,7 +20,13 @@ import pandas as pd
 from strongroom.errors import StrongroomError
 from strongroom.records.contract import Contract, Treatment
 from strongroom.records.io import read_strings, write_json, write_strings
-from strongroom.records.pii import known_value_pattern, redact_texts, scrub_known_values
+from strongroom.records.near_miss import is_name_word, scrub_near_misses
+from strongroom.records.pii import (
+    english_words,
+    known_value_pattern,
+    redact_texts,
+    scrub_known_values,
+)
 
 DEIDENTIFIED_FILE = "deidentified.parquet"
 REPORT_JSON = "deidentify_report.json"
@@ -87,9 +93,17 @@ def _known_values(row: pd.Series, contract: Contract) -> dict[str, str]:
         if len(value) >= _MIN_KNOWN_LENGTH:
             known[value] = tag
         for word in value.split():
-            if word.isalpha() and len(word) >= _MIN_KNOWN_LENGTH:
+            if is_name_word(word) and len(word) >= _MIN_KNOWN_LENGTH:
                 known.setdefault(word, tag)
     return known
+
+
+def scrub_record_values(text: str, known: dict[str, str]) -> tuple[str, int, int]:
+    """A row's own identifier values replaced in its text: exact (however spaced), then
+    misspelt. Returns the text and the two counts."""
+    text, exact = scrub_known_values(text, known)
+    text, misspelt = scrub_near_misses(text, known, english_words())
+    return text, exact, misspelt
 
 
 def _residuals(text: str | None, known: dict[str, str]) -> Counter[str]:
@@ -159,12 +173,12 @@ def deidentify(
     out = _transform_columns(frame, contract, key)
     known_per_row = [_known_values(row, contract) for _, row in frame.iterrows()]
     entity_counts: Counter[str] = Counter()
-    known_hits, residual = 0, Counter[str]()
+    known_hits, misspelt_hits, residual = 0, 0, Counter[str]()
     for column in contract.free_text_columns():
         scrubbed = []
         for text, known in zip(frame[column], known_per_row, strict=True):
-            text, hits = scrub_known_values(text or "", known)
-            known_hits += hits
+            text, hits, near = scrub_record_values(text or "", known)
+            known_hits, misspelt_hits = known_hits + hits, misspelt_hits + near
             scrubbed.append(text)
         redacted, counts = redact_texts(scrubbed, processes=processes)
         entity_counts.update(counts)
@@ -189,10 +203,11 @@ def deidentify(
         },
         "identifier_cells_removed": identifier_cells,
         "known_values_scrubbed_from_text": known_hits,
+        "misspelt_values_scrubbed_from_text": misspelt_hits,  # near_miss: "Jonh" for John
         "text_entities_redacted": dict(sorted(entity_counts.items())),
         "residual_identifiers": sum(residual.values()),
         "residual_identifiers_by_type": dict(sorted(residual.items())),  # counts, never values
     }
     write_json(output_dir / REPORT_JSON, report)
-    removed = identifier_cells + known_hits + sum(entity_counts.values())
+    removed = identifier_cells + known_hits + misspelt_hits + sum(entity_counts.values())
     return DeidentifyResult(len(frame), removed, sum(residual.values()), report)

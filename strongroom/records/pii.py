@@ -66,6 +66,19 @@ def analyzer(model_name: str | None = None, *, stock_phone: bool = False) -> Any
     return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"])
 
 
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Lower-case English words: the spaCy model's lemma dictionary, irregular forms, stop words."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    lookups = analyzer().nlp_engine.nlp["en"].get_pipe("lemmatizer").lookups
+    words = set(STOP_WORDS)
+    for name in ("lemma_index", "lemma_exc"):
+        for entries in lookups.get_table(name, {}).values():
+            words.update(w for w in entries if w.isalpha())
+    return frozenset(words)
+
+
 def _swap_phone_recognizer(registry: Any) -> None:
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 

@@ -21,6 +21,7 @@ _SUMMED = (
     "rows",
     "identifier_cells_removed",
     "known_values_scrubbed_from_text",
+    "misspelt_values_scrubbed_from_text",
     "residual_identifiers",
 )
 _COUNTED = ("text_entities_redacted", "residual_identifiers_by_type")
