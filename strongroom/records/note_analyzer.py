@@ -22,6 +22,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from strongroom.records.lemmas import LemmaOracle
 from strongroom.records.ner_decode import EntityDecoder
+from strongroom.records.pii import Finding  # (entity type, start, end, score): crosses processes
 
 BATCH_SIZE = 128  # notes per NER batch: large enough for the array work, small enough for cache
 
@@ -39,7 +40,6 @@ class NoteAnalyzer:
     """Batch analysis with an ``AnalyzerEngine``'s recognizers, NLP model and context rules."""
 
     def __init__(self, engine: Any, *, language: str = "en") -> None:
-        self._engine = engine
         self._language = language
         self._nlp_engine = engine.nlp_engine
         self._nlp = engine.nlp_engine.nlp[language]
@@ -274,8 +274,6 @@ class _Window:
 def _recognizer_id(result: Any) -> str | None:
     return result.recognition_metadata.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY)
 
-
-Finding = tuple[str, int, int, float]  # (entity type, start, end, score): what crosses processes
 
 _WORKER: dict[str, Any] = {}
 
