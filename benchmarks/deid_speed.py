@@ -15,7 +15,9 @@ The same demo notes (``demo.generate_encounters``, seed 0) go through:
 
 Engines and worker processes are built and warmed on one note before timing, on both sides; the
 caches (phone parses, lemma candidates, spaCy's vocabulary) start cold. The findings of 2 and 3
-must equal the reference's, note by note, as (entity type, start, end, score). Stdout: one line
+are compared with the reference's, note by note, as (entity type, start, end, score); they can
+only differ where spaCy's parser (run by the reference only) starts a sentence inside an entity
+(``strongroom/records/note_analyzer.py``). Stdout: one line
 per run (notes/s, ms/note, speed-up), the notes whose findings differ (types and offsets only),
 and as the last line ``name=value`` pairs. Exit 1 if any finding differs or the speed-up of
 run 3 is below 10x. About a minute on two CPU cores.

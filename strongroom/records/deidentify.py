@@ -93,8 +93,10 @@ def _known_values(row: pd.Series, contract: Contract) -> dict[str, str]:
         if len(value) >= _MIN_KNOWN_LENGTH:
             known[value] = tag
         for word in value.split():
-            if is_name_word(word) and len(word) >= _MIN_KNOWN_LENGTH:
-                known.setdefault(word, tag)
+            parts = [word, *word.split("-")] if "-" in word else [word]  # Mary-Jane: Mary, Jane
+            for part in parts:
+                if is_name_word(part) and len(part) >= _MIN_KNOWN_LENGTH:
+                    known.setdefault(part, tag)
     return known
 
 

@@ -7,8 +7,8 @@ like a name (capitalised or upper case: lower-case words one letter from a surna
 ordinary words, "will" and Hill), unless it is an English word (the lemmatizer's dictionary and
 the stop words) at the start of a sentence, where every word is capitalised: "Card ending 5411"
 is not a misspelt Carl, but "Dr Crater" mid-sentence is taken for Carter. A run of digits
-is taken for a mistyped identifier when it has the same number of digits (eight or more) and
-differs in one place. What this pass replaces is counted apart in the report.
+is taken for a mistyped identifier when it has eight digits or more and is one edit from a known
+number (a digit changed, added, dropped, or two neighbours swapped). What this pass replaces is counted apart in the report.
 """
 
 from __future__ import annotations
@@ -16,11 +16,18 @@ from __future__ import annotations
 import re
 from collections.abc import Set as AbstractSet
 
-_WORD = re.compile(r"(?<![<\w])[^\W\d_][^\W\d_'-]*(?:['-][^\W\d_]+)*(?![\w>])")
-_DIGITS = re.compile(r"(?<![\w<])\d(?:[\s().\-/]*\d){7,}(?![\w>])")
-_NAME_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+_JOINERS = "'’‘‐‑-"  # apostrophes and hyphens inside a name: O'Neil, O’Neil, Smith-Jones
+_WORD = re.compile(rf"(?<![<\w])[^\W\d_]+(?:[{_JOINERS}][^\W\d_]+)*(?![\w>])")
+_DIGITS = re.compile(r"(?<![\d<])\d(?:[\s().\-/]*\d){7,}(?![\d>])")  # also MRN12345679
+_NAME_WORD = re.compile(rf"[^\W\d_]+(?:[{_JOINERS}][^\W\d_]+)*")
+_PLAIN = str.maketrans({"’": "'", "‘": "'", "‐": "-", "‑": "-"})
 _MIN_NAME = 4  # shorter words ("Li", "Ann") have too many one-letter neighbours
 _MIN_DIGITS = 8
+
+
+def _plain(word: str) -> str:
+    """Typographic apostrophes and hyphens as the plain ones."""
+    return word.translate(_PLAIN)
 
 
 def is_name_word(word: str) -> bool:
@@ -80,7 +87,7 @@ def scrub_near_misses(
     def word(match: re.Match[str]) -> str:
         nonlocal hits
         token = match.group()
-        lower = token.lower()
+        lower = _plain(token.lower())
         if not _name_like(token) or len(lower) < _MIN_NAME:
             return token
         if lower in english and _starts_sentence(text, match.start()):
@@ -97,10 +104,7 @@ def scrub_near_misses(
         nonlocal hits
         digits = re.sub(r"\D", "", match.group())
         for value, tag in numbers.items():
-            if (
-                len(digits) == len(value)
-                and sum(a != b for a, b in zip(digits, value, strict=True)) == 1
-            ):
+            if digits != value and edit_distance(digits, value, 1) <= 1:
                 hits += 1
                 return tag
         return match.group()

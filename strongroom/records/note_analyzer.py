@@ -5,8 +5,14 @@ NER), then every recognizer, then deep-copies every finding to score context wor
 of notes is tokenized once, NER is decoded for the whole batch (``ner_decode``), lemmas are known
 without the tagger wherever they can matter (``lemmas``), and the same recognizer objects run on
 each note. Notes whose context windows touch a word whose lemma only the tagger can settle go
-through the full pipeline, so nothing is decided on a guess. ``benchmarks/deid_speed.py`` measures
-the speed and checks the findings against ``AnalyzerEngine.analyze`` note by note.
+through the full pipeline, so nothing is decided on a guess.
+
+One difference remains, from NER: spaCy's parser, which Presidio runs and this does not, can put a
+sentence start inside what NER would make one entity, and spaCy's NER then may not continue the
+entity across it ("Seen by Sarah O'Connor Carlos Patel": two PERSON spans there, one here; in a
+demo note "Husband Jessica Oneal at bedside", a boundary before "Oneal" makes Presidio miss the
+name, which this finds). ``benchmarks/deid_speed.py`` measures the speed and counts the notes
+whose findings differ from ``AnalyzerEngine.analyze``.
 """
 
 from __future__ import annotations

@@ -92,7 +92,8 @@ def _swap_phone_recognizer(registry: Any) -> None:
 
 @lru_cache(maxsize=2)
 def note_analyzer(model_name: str | None = None) -> Any:
-    """A ``NoteAnalyzer`` (batched, same findings as ``analyzer().analyze``) for this process."""
+    """A ``NoteAnalyzer`` for this process: batched, the findings of ``analyzer().analyze``
+    (but for entities spaCy's parser would cut at a sentence start: see ``note_analyzer``)."""
     from strongroom.records.note_analyzer import NoteAnalyzer
 
     return NoteAnalyzer(analyzer(model_name))
@@ -137,6 +138,8 @@ def redact_texts(texts: Iterable[str], *, processes: int = 1) -> tuple[list[str]
 
 
 _SEPARATORS = r"[\s().\-/]*"  # how people write numbers: 4111 1111 ..., (555) 123-4567
+_APOSTROPHES = "['’‘`´]"
+_DASHES = "[-‐‑‒–]"
 _MIN_DIGITS = 6  # shorter digit runs (days, doses) would redact ordinary numbers
 
 
@@ -149,8 +152,8 @@ def known_value_pattern(value: str) -> re.Pattern[str]:
     compact = re.sub(r"[\s().\-/]", "", value)
     if sum(c.isdigit() for c in compact) >= _MIN_DIGITS and compact.isalnum():
         body = _SEPARATORS.join(re.escape(c) for c in compact)
-    else:
-        body = re.escape(value)
+    else:  # typographic apostrophes and dashes count as the plain ones: O’Neil is O'Neil
+        body = re.escape(value).replace("'", _APOSTROPHES).replace(r"\-", _DASHES)
     return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
 
 

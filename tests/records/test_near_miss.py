@@ -11,6 +11,7 @@ from strongroom.records.pii import english_words
 KNOWN = {
     "John Smith": "<PERSON>",
     "Carl": "<PERSON>",
+    "O'Neil": "<PERSON>",
     "John": "<PERSON>",
     "Smith": "<PERSON>",
     "Hill": "<PERSON>",
@@ -40,6 +41,8 @@ def test_edit_distance_counts_a_swap_as_one_edit(a: str, b: str, distance: int) 
         ("MRN 12345679 or 1234-5679", "MRN <MEDICAL_RECORD_NUMBER> or <MEDICAL_RECORD_NUMBER>"),
         ("call 555 123 4568", "call <PHONE_NUMBER>"),
         ("Spoke to Mr Card today", "Spoke to Mr <PERSON> today"),  # mid-sentence: a name
+        ("MRN12345687 or call 555 123 456", "MRN<MEDICAL_RECORD_NUMBER> or call <PHONE_NUMBER>"),
+        ("Ms O’Niel", "Ms <PERSON>"),  # a typographic apostrophe, two letters swapped
         ("Ok. Card on file", "Ok. Card on file"),
     ],
 )
@@ -58,7 +61,7 @@ def test_misspellings_are_replaced(text: str, expected: str) -> None:
         "Hill and John Smith",  # exact values are the exact pass's job
         "Lu and Le",  # names under four letters have too many neighbours
         "Chrystofur",  # four edits
-        "MRN 12345699, 1234567, 123456789",  # two digits off, a digit short, a digit more
+        "MRN 12345699, 1234567x, 1234567899",  # two digits off, too short, two digits more
         "<PERSON> was seen",  # placeholders are left alone
     ],
 )
@@ -79,3 +82,15 @@ def test_deidentify_replaces_a_misspelt_patient_name(tmp_path, demo_frame, contr
     out = pd.read_parquet(tmp_path / "out" / "deidentified.parquet")
     assert typo not in out["note"].iloc[0]
     assert read_json(tmp_path / "out" / REPORT_JSON)["misspelt_values_scrubbed_from_text"] >= 2
+
+
+def test_exact_pass_takes_typographic_apostrophes_and_name_parts(contract) -> None:  # type: ignore[no-untyped-def]
+    from strongroom.records.deidentify import _known_values, scrub_record_values
+
+    row = pd.Series({name: None for name in contract.columns})
+    row["name"] = "Mary-Jane O'Connor"
+    known = _known_values(row, contract)
+    assert {"Mary", "Jane", "O'Connor"} <= set(known)
+    text, exact, misspelt = scrub_record_values("Mary and Jnae O’Connor", known)
+    assert text == "<PERSON> and <PERSON> <PERSON>"
+    assert (exact, misspelt) == (2, 1)

@@ -63,3 +63,22 @@ def test_worker_processes_give_the_same_findings(reference: list[Key]) -> None:
 def test_redact_texts_in_processes_matches_one_process() -> None:
     texts = list(comparison_texts())[14:40]
     assert pii.redact_texts(texts, processes=2) == pii.redact_texts(texts)
+
+
+def test_the_known_difference_sentence_starts_the_parser_finds() -> None:
+    # Presidio runs spaCy's parser, which starts a sentence at "Carlos"; NER then closes the
+    # entity there. Without the parser, one PERSON covers both names: every character the
+    # reference redacts is redacted here too.
+    text = "Seen by Sarah O'Connor Carlos Patel today"
+    engine = pii.analyzer(stock_phone=True)
+    ref = [
+        (r.start, r.end) for r in engine.analyze(text, language="en") if r.entity_type == "PERSON"
+    ]
+    ours = [
+        (r.start, r.end)
+        for rs in NoteAnalyzer(pii.analyzer()).analyze([text], score_threshold=0.0)
+        for r in rs
+        if r.entity_type == "PERSON"
+    ]
+    assert ref == [(8, 22), (23, 35)]
+    assert ours == [(8, 35)]
