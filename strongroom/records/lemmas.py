@@ -21,6 +21,8 @@ from typing import Any
 
 _NOT_KEYWORDS = ("-PRON-", "be")  # Presidio's NlpArtifacts.set_keywords drops these too
 
+_CACHE_WORDS = 500_000  # distinct words remembered (then forgotten all at once)
+
 # (is a keyword, the context words it contains): all that Presidio's enhancer sees of a lemma
 Signature = tuple[bool, frozenset[str]]
 
@@ -143,17 +145,23 @@ class LemmaOracle:
         """A lemma for `text` that Presidio treats exactly like the real one, or None if the
         candidates disagree (then only the tagger can tell, where it matters)."""
         if text not in self._cache:
-            options = self.candidates(text)
-            decided = len(self.signatures(text)) == 1 and None not in self.signatures(text)
-            self._cache[text] = min(options) if decided else None
+            signatures = self.signatures(text)
+            decided = len(signatures) == 1 and None not in signatures
+            self._remember(self._cache, text, min(self.candidates(text)) if decided else None)
         return self._cache[text]
 
     def signatures(self, text: str) -> frozenset[Signature | None]:
         """The distinct signatures of the candidates of `text` (None: a keyword with a ':')."""
         if text not in self._signatures:
             found = frozenset(self._signature(c) for c in self.candidates(text))
-            self._signatures[text] = found
+            self._remember(self._signatures, text, found)
         return self._signatures[text]
+
+    @staticmethod
+    def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
+        if len(cache) >= _CACHE_WORDS:  # millions of notes bring millions of numbers and IDs
+            cache.clear()
+        cache[key] = value
 
     def _signature(self, lemma: str) -> Signature | None:
         """What the context enhancer uses of a lemma: is it a keyword, which words it contains."""
