@@ -300,13 +300,22 @@ def _analyze_block(block: tuple[list[str], float]) -> list[list[Finding]]:
 
 
 class AnalyzerPool:
-    """``NoteAnalyzer`` in worker processes (each loads the model once), results in order."""
+    """``NoteAnalyzer`` in worker processes (each loads the model once), results in order.
+
+    Workers are spawned, not forked (no copy of a parent holding threads). A worker that cannot
+    start (no model) or dies breaks the pool: the error reaches the caller instead of a hang.
+    """
 
     def __init__(self, processes: int, *, model_name: str | None = None) -> None:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-        context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-        self._pool = context.Pool(processes, initializer=_start_worker, initargs=(model_name,))
+        self._executor = ProcessPoolExecutor(
+            processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(model_name,),
+        )
         self.processes = processes
 
     def analyze(
@@ -315,19 +324,19 @@ class AnalyzerPool:
         blocks = [
             (list(texts[i : i + block]), score_threshold) for i in range(0, len(texts), block)
         ]
-        for found in self._pool.imap(_analyze_block, blocks):
+        for found in self._executor.map(_analyze_block, blocks):
             yield from found
 
     def warm_up(self) -> None:
         """Wait until every worker has loaded its model (for timing the analysis alone)."""
-        self._pool.map(_analyze_block, [(["warm up"], 1.0)] * self.processes * 2, chunksize=1)
+        list(self._executor.map(_analyze_block, [(["warm up"], 1.0)] * self.processes * 2))
 
-    def close(self) -> None:
-        self._pool.close()
-        self._pool.join()
+    def close(self, *, failed: bool = False) -> None:
+        """Wait for the workers to finish; after a failure, drop the blocks not yet started."""
+        self._executor.shutdown(wait=True, cancel_futures=failed)
 
     def __enter__(self) -> AnalyzerPool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(failed=exc_type is not None)

@@ -82,3 +82,10 @@ def test_the_known_difference_sentence_starts_the_parser_finds() -> None:
     ]
     assert ref == [(8, 22), (23, 35)]
     assert ours == [(8, 35)]
+
+
+def test_a_pool_whose_workers_cannot_start_fails_instead_of_hanging() -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    with pytest.raises(BrokenProcessPool), AnalyzerPool(2, model_name="no_such_model") as pool:
+        list(pool.analyze(["MRN 00123456"], score_threshold=pii.SCORE_THRESHOLD))
