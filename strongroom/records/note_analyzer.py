@@ -299,6 +299,14 @@ def _analyze_block(block: tuple[list[str], float]) -> list[list[Finding]]:
     ]
 
 
+def _ready_pid(pause: float) -> int:
+    import os
+    import time
+
+    time.sleep(pause)  # long enough for the other workers to take the other tasks
+    return os.getpid()
+
+
 class AnalyzerPool:
     """``NoteAnalyzer`` in worker processes (each loads the model once), results in order.
 
@@ -327,9 +335,16 @@ class AnalyzerPool:
         for found in self._executor.map(_analyze_block, blocks):
             yield from found
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, timeout: float = 300.0) -> None:
         """Wait until every worker has loaded its model (for timing the analysis alone)."""
-        list(self._executor.map(_analyze_block, [(["warm up"], 1.0)] * self.processes * 2))
+        import time
+
+        ready: set[int] = set()
+        deadline = time.monotonic() + timeout
+        while len(ready) < self.processes:  # a worker runs a task only once it has started
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(ready)} of {self.processes} workers started")
+            ready.update(self._executor.map(_ready_pid, [0.2] * self.processes))
 
     def close(self, *, failed: bool = False) -> None:
         """Wait for the workers to finish; after a failure, drop the blocks not yet started."""
