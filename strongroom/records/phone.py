@@ -82,7 +82,7 @@ class _TextScan:
             self._candidates[index] = found
         return self._candidates[index]
 
-    def neighbours_reject(self, matcher: PhoneNumberMatcher, offset: int, candidate: str) -> bool:
+    def neighbours_reject(self, offset: int, candidate: str) -> bool:
         """The leniency-VALID check on the characters just before and after a candidate."""
         key = (offset, len(candidate))
         if key not in self._neighbours:
@@ -119,9 +119,7 @@ class _CachingMatcher(PhoneNumberMatcher):
             return super()._parse_and_verify(candidate, offset)
         if not fullmatch(_MATCHING_BRACKETS, candidate) or _PUB_PAGES.search(candidate):
             return None
-        if self.leniency >= Leniency.VALID and self._scan.neighbours_reject(
-            self, offset, candidate
-        ):
+        if self.leniency >= Leniency.VALID and self._scan.neighbours_reject(offset, candidate):
             return None
         number = _verified(candidate, self.preferred_region, self.leniency)
         return None if number is None else PhoneNumberMatch(offset, candidate, number)
