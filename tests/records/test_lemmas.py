@@ -46,7 +46,7 @@ def test_a_decided_lemma_has_the_real_lemmas_signature(nlp, oracle: LemmaOracle)
 def test_undecided_words(oracle: LemmaOracle) -> None:
     assert oracle.lemma("phones") is not None  # "phone" / "phones": both contain "phone"
     assert oracle.lemma("does") is None  # "do" is a stop word, "doe" is not
-    assert oracle.lemma("cities") is None  # "city" contains a context word, "cities" does not
+    assert oracle.lemma("cities") is None  # "cities" contains the context word "cities", "city" not
     assert oracle.lemma("Call") is not None
 
 
