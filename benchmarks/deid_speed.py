@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from strongroom.records import pii
 from strongroom.records.demo import generate_encounters
 from strongroom.records.note_analyzer import AnalyzerPool, NoteAnalyzer
@@ -95,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     single = NoteAnalyzer(pii.analyzer())
     list(single.analyze(["warm up"], score_threshold=pii.SCORE_THRESHOLD))
-    one, t_one = timed("NoteAnalyzer, this process", lambda: one_process(notes, single))
+    with threadpool_limits(1):  # one core: NER's matrix products would use every core
+        one, t_one = timed("NoteAnalyzer, this process", lambda: one_process(notes, single))
     with AnalyzerPool(args.processes) as pool:
         pool.warm_up()
         many, t_many = timed(

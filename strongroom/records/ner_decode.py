@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from thinc.api import NumpyOps
+
+from strongroom.records.ner_network import TokenVectors, UnsupportedNetwork
 
 _BEGIN, _IN, _LAST, _UNIT, _OUT = range(5)
 _MOVE_CODES = {"B": _BEGIN, "I": _IN, "L": _LAST, "U": _UNIT}
@@ -50,6 +53,45 @@ def _moves_of(ner: Any) -> _Moves:
     return _Moves(np.array(kind), np.array(label), tuple(names))
 
 
+class _BlasOps(NumpyOps):
+    """thinc's numpy ops with matrix products by numpy's BLAS (OpenBLAS): about twice as fast as
+    thinc's bundled BLIS kernels on this hardware (the network is three quarters products)."""
+
+    name = "numpy-blas"
+
+    def gemm(  # type: ignore[override]
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        out: np.ndarray | None = None,
+        trans1: bool = False,
+        trans2: bool = False,
+    ) -> np.ndarray:
+        a = x.T if trans1 else x
+        b = y.T if trans2 else y
+        if out is None:
+            return np.matmul(a, b)
+        return np.matmul(a, b, out=out)
+
+
+def _on_blas(layer: Any) -> Any:
+    """A copy of a thinc layer on ``_BlasOps`` (the pipeline's own layer keeps its ops)."""
+    copy = layer.copy()
+    ops = _BlasOps()
+    for node in copy.walk():
+        node.ops = ops
+    return copy
+
+
+def _token_vectors(tok2vec: Any) -> Any:
+    """docs -> (n_tokens, width): ``TokenVectors`` where it knows the network, thinc otherwise."""
+    try:
+        return TokenVectors(tok2vec)
+    except UnsupportedNetwork:
+        return _on_blas(tok2vec).predict
+
+
 class EntityDecoder:
     """Sets ``doc.ents`` on tokenized docs the way spaCy's ``ner`` component does."""
 
@@ -57,8 +99,8 @@ class EntityDecoder:
         if ner.model.attrs.get("unseen_classes"):
             raise ValueError("NER model with unseen classes: decode it with spaCy itself")
         self._ner = ner
-        self._tok2vec = ner.model.get_ref("tok2vec")
-        self._lower = ner.model.get_ref("lower")
+        self._tok2vec = _token_vectors(ner.model.get_ref("tok2vec"))
+        self._lower = _on_blas(ner.model.get_ref("lower"))
         upper = ner.model.get_ref("upper")
         self._upper_w = upper.get_param("W")  # (n_classes, n_hidden)
         self._upper_b = upper.get_param("b")  # (n_classes,)
@@ -84,7 +126,7 @@ class EntityDecoder:
         )
 
     def _decode(self, docs: list[Any]) -> list[list[tuple[int, int, int]]]:
-        tokvecs = self._tok2vec.predict(docs)  # (n_tokens, width), docs one after another
+        tokvecs = self._tok2vec(docs)  # (n_tokens, width), docs one after another
         feats = self._lower.predict(tokvecs)  # (1 + n_tokens, 3, n_hidden, n_pieces); row 0 pads
         lengths = np.array([len(d) for d in docs])  # (n_docs,)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # (n_docs,)
@@ -125,7 +167,10 @@ class EntityDecoder:
         summed = feats[b0 + 1, 0] + feats[first + 1, 1]  # (n_act, n_hidden, n_pieces)
         summed += feats[prev + 1, 2]
         summed += self._lower_b
-        return summed.max(axis=2)  # (n_act, n_hidden)
+        best = summed[:, :, 0]  # (n_act, n_hidden): maxout over the pieces, as two-way maxima
+        for piece in range(1, summed.shape[2]):
+            best = np.maximum(best, summed[:, :, piece])
+        return best
 
     def _valid(
         self,

@@ -285,9 +285,15 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start_worker(model_name: str | None) -> None:
+    from threadpoolctl import threadpool_limits
+
     from strongroom.records import pii
 
-    _WORKER["analyzer"] = NoteAnalyzer(pii.analyzer(model_name))
+    threadpool_limits(1)  # one core per worker: BLAS threads would fight the other workers
+    analyzer = NoteAnalyzer(pii.analyzer(model_name))
+    for _ in analyzer.analyze(["Warm up."], score_threshold=1.0):  # Presidio compiles its regexes
+        pass
+    _WORKER["analyzer"] = analyzer
 
 
 def _analyze_block(block: tuple[list[str], float]) -> list[list[Finding]]:
