@@ -125,6 +125,7 @@ class LemmaOracle:
         self._words = sorted({w.lower() for w in context_words})
         self._cache: dict[str, str | None] = {}
         self._signatures: dict[str, frozenset[Signature | None]] = {}
+        self._keywords: dict[str, list[str]] = {}
 
     def candidates(self, text: str) -> set[str]:
         """Every lemma the tagger + attribute ruler + rule lemmatizer could give the word `text`."""
@@ -145,17 +146,30 @@ class LemmaOracle:
         """A lemma for `text` that Presidio treats exactly like the real one, or None if the
         candidates disagree (then only the tagger can tell, where it matters)."""
         if text not in self._cache:
-            signatures = self.signatures(text)
-            decided = len(signatures) == 1 and None not in signatures
-            self._remember(self._cache, text, min(self.candidates(text)) if decided else None)
+            self._learn(text)
         return self._cache[text]
 
     def signatures(self, text: str) -> frozenset[Signature | None]:
         """The distinct signatures of the candidates of `text` (None: a keyword with a ':')."""
         if text not in self._signatures:
-            found = frozenset(self._signature(c) for c in self.candidates(text))
-            self._remember(self._signatures, text, found)
+            self._learn(text)
         return self._signatures[text]
+
+    def keywords(self, lemma: str) -> list[str]:
+        """What Presidio's ``NlpArtifacts.set_keywords`` makes of one lemma: [] for a stop word
+        or punctuation, else the lower-cased lemma split at ':'."""
+        if lemma not in self._keywords:
+            lexeme = self._vocab[lemma]
+            keyword = not (lexeme.is_stop or lexeme.is_punct or lemma in _NOT_KEYWORDS)
+            self._remember(self._keywords, lemma, lemma.lower().split(":") if keyword else [])
+        return self._keywords[lemma]
+
+    def _learn(self, text: str) -> None:
+        candidates = self.candidates(text)
+        found = frozenset(self._signature(c) for c in candidates)
+        decided = len(found) == 1 and None not in found
+        self._remember(self._signatures, text, found)
+        self._remember(self._cache, text, min(candidates) if decided else None)
 
     @staticmethod
     def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
@@ -165,9 +179,7 @@ class LemmaOracle:
 
     def _signature(self, lemma: str) -> Signature | None:
         """What the context enhancer uses of a lemma: is it a keyword, which words it contains."""
-        lexeme = self._vocab[lemma]
-        keyword = not (lexeme.is_stop or lexeme.is_punct or lemma in _NOT_KEYWORDS)
-        if not keyword:
+        if not self.keywords(lemma):
             return (False, frozenset())
         if ":" in lemma:
             return None  # split into pieces that other words might match: never decide alone

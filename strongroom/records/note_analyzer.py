@@ -28,6 +28,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from strongroom.records.lemmas import LemmaOracle
 from strongroom.records.ner_decode import EntityDecoder
+from strongroom.records.pattern_gates import GatedRecognizer
 from strongroom.records.pii import Finding  # (entity type, start, end, score): crosses processes
 
 BATCH_SIZE = 128  # notes per NER batch: large enough for the array work, small enough for cache
@@ -51,6 +52,7 @@ class NoteAnalyzer:
         self._nlp = engine.nlp_engine.nlp[language]
         self._decoder = EntityDecoder(self._nlp.get_pipe("ner"))
         self._recognizers = engine.registry.get_recognizers(language=language, all_fields=True)
+        self._runners = [GatedRecognizer.wrap(r) for r in self._recognizers]  # same results
         self._entities = engine.get_supported_entities(language=language)
         self._by_id = {r.id: r for r in self._recognizers}
         self._enhancing_ids = {  # recognizers with their own context logic
@@ -109,20 +111,23 @@ class NoteAnalyzer:
         entities, scores = engine._get_updated_entities(
             engine._get_entities(doc), engine._get_scores_for_entities(doc)
         )
-        return NlpArtifacts(
+        artifacts = NlpArtifacts(
             entities=entities,
             tokens=words,  # the enhancer only needs each token's length: strings are cheaper
             tokens_indices=doc.to_array("IDX").tolist(),
             lemmas=lemmas,
-            nlp_engine=engine,
+            nlp_engine=None,  # no keywords computed here: set_keywords' result, from a cache
             language=self._language,
             scores=scores,
         )
+        artifacts.nlp_engine = engine
+        artifacts.keywords = [k for lemma in lemmas for k in self._oracle.keywords(lemma)]
+        return artifacts
 
     def _recognize(self, text: str, artifacts: Any) -> list[Any]:
         results = []
-        for recognizer in self._recognizers:
-            found = recognizer.analyze(text=text, entities=self._entities, nlp_artifacts=artifacts)
+        for recognizer, runner in zip(self._recognizers, self._runners, strict=True):
+            found = runner.analyze(text=text, entities=self._entities, nlp_artifacts=artifacts)
             for result in found or []:
                 meta = result.recognition_metadata = result.recognition_metadata or {}
                 meta.setdefault(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY, recognizer.id)

@@ -36,11 +36,13 @@ from presidio_analyzer import EntityRecognizer
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
 _CACHE_SIZE = 200_000  # verified parses kept (a few hundred bytes each)
+_PLUS_SIGNS = ("+", "\uff0b")  # libphonenumber's PLUS_CHARS
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _verified(candidate: str, region: str, leniency: int) -> Any:
-    """The parsed number if `candidate` is a valid number for `region` at `leniency`, else None."""
+def _verified(candidate: str, region: str | None, leniency: int) -> Any:
+    """The parsed number if `candidate` is a valid number for `region` at `leniency`, else None
+    (`region` None: a number with its country code, which needs no default region)."""
     try:
         number = parse(candidate, region, keep_raw_input=True)
     except NumberParseException:
@@ -121,7 +123,10 @@ class _CachingMatcher(PhoneNumberMatcher):
             return None
         if self.leniency >= Leniency.VALID and self._scan.neighbours_reject(offset, candidate):
             return None
-        number = _verified(candidate, self.preferred_region, self.leniency)
+        # With a leading plus the number carries its country code: the default region is not
+        # used, so the eight regions share one parse.
+        region = None if candidate[:1] in _PLUS_SIGNS else self.preferred_region
+        number = _verified(candidate, region, self.leniency)
         return None if number is None else PhoneNumberMatch(offset, candidate, number)
 
     @classmethod

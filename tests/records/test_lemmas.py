@@ -63,3 +63,16 @@ def test_rule_lemma_matches_spacys_rule_lemmatizer(nlp) -> None:  # type: ignore
                 rule_lemma(tables, token.text),
                 token.text.lower(),  # a base form
             }, (pos, token.text)
+
+
+def test_keywords_are_presidios(nlp, oracle: LemmaOracle) -> None:  # type: ignore[no-untyped-def]
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    from strongroom.records import pii
+
+    engine = pii.analyzer().nlp_engine
+    lemmas = [t.lemma_ for doc in nlp.pipe(comparison_texts()) for t in doc]
+    lemmas += ["be", "-PRON-", "a:b", "Tel:", "The", "..."]
+    ours = [k for lemma in lemmas for k in oracle.keywords(lemma)]
+    assert ours == NlpArtifacts.set_keywords(engine, lemmas, "en")
+    assert len(ours) > 1000

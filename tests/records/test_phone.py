@@ -17,6 +17,8 @@ TRICKY = [
     "dates 12/05/2021, 2021-05-12 10:30:00 and 10:30:15 are not phones",
     "pages 211-255 in vol. 3; (617) 555-0199 ext. 12; 1-800-555-0123",
     "(212) 555-0100) (212 555 0100",
+    # a leading plus: one parse shared by the regions (also full-width, unknown and short codes)
+    "\uff0b1 212 555 0100, +999 1234 5678, +1-302-300-4666x8037, +1 2, (+44) 20 7946 0958",
 ]
 
 
