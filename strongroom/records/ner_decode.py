@@ -106,6 +106,7 @@ class EntityDecoder:
         self._upper_b = upper.get_param("b")  # (n_classes,)
         self._lower_b = self._lower.get_param("b")  # (n_hidden, n_pieces)
         self._moves = _moves_of(ner)
+        self._masks = self._validity_masks()
         self._ops = self._lower.ops
 
     def __call__(self, docs: list[Any]) -> list[Any]:
@@ -147,8 +148,9 @@ class EntityDecoder:
             hidden = self._hidden(feats, b0, first, prev)  # (n_act, n_hidden)
             scores = self._ops.gemm(hidden, self._upper_w, trans2=True)  # (n_act, n_classes)
             scores += self._upper_b
-            valid = self._valid(is_open, open_label[act], lengths[act] - k, is_space[b0])
-            guess = np.where(valid, scores, -np.inf).argmax(axis=1)  # (n_act,) first maximum
+            state = self._state(open_label[act], lengths[act] - k, is_space[b0])  # (n_act,)
+            scores += self._masks[state]  # invalid moves -inf, valid ones unchanged (+0)
+            guess = scores.argmax(axis=1)  # (n_act,) the first maximum among the valid moves
             g_kind, g_label = kind[guess], label[guess]  # (n_act,)
             opens = (g_kind == _BEGIN) | (g_kind == _UNIT)
             ent_start[act[opens]] = k
@@ -171,6 +173,20 @@ class EntityDecoder:
         for piece in range(1, summed.shape[2]):
             best = np.maximum(best, summed[:, :, piece])
         return best
+
+    @staticmethod
+    def _state(open_label: np.ndarray, remaining: np.ndarray, space: np.ndarray) -> np.ndarray:
+        """Row of ``_masks`` for each document: (open label, another token follows, space)."""
+        return open_label * 4 + (remaining >= 2) * 2 + space
+
+    def _validity_masks(self) -> np.ndarray:
+        """(n_labels * 4, n_classes): 0 where a move is valid in a state, -inf where not."""
+        n_labels = len(self._moves.names)
+        open_label = np.repeat(np.arange(n_labels), 4)  # (n_states,)
+        remaining = np.tile([1, 1, 2, 2], n_labels)  # (n_states,) 2: another token follows
+        space = np.tile([False, True], 2 * n_labels)  # (n_states,)
+        valid = self._valid(open_label > 0, open_label, remaining, space)
+        return np.where(valid, 0.0, -np.inf).astype(np.float32)
 
     def _valid(
         self,

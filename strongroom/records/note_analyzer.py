@@ -28,7 +28,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from strongroom.records.lemmas import LemmaOracle
 from strongroom.records.ner_decode import EntityDecoder
-from strongroom.records.pattern_gates import GatedRecognizer
+from strongroom.records.pattern_runner import PatternRunner
 from strongroom.records.pii import Finding  # (entity type, start, end, score): crosses processes
 
 BATCH_SIZE = 128  # notes per NER batch: large enough for the array work, small enough for cache
@@ -52,7 +52,7 @@ class NoteAnalyzer:
         self._nlp = engine.nlp_engine.nlp[language]
         self._decoder = EntityDecoder(self._nlp.get_pipe("ner"))
         self._recognizers = engine.registry.get_recognizers(language=language, all_fields=True)
-        self._runners = [GatedRecognizer.wrap(r) for r in self._recognizers]  # same results
+        self._runners = [PatternRunner.wrap(r) for r in self._recognizers]  # same results
         self._entities = engine.get_supported_entities(language=language)
         self._by_id = {r.id: r for r in self._recognizers}
         self._enhancing_ids = {  # recognizers with their own context logic

@@ -17,7 +17,6 @@ of clinical and bank text; a pattern whose syntax is not fully understood (Presi
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterator
 from re import _constants as sre  # type: ignore[attr-defined]
@@ -171,46 +170,3 @@ def _class(items: list[Any]) -> str:
         else:
             raise _Unknown(op)
     return "[" + "".join(parts) + "]"
-
-
-class GatedRecognizer:
-    """A Presidio ``PatternRecognizer`` that runs only the patterns whose gate finds something
-    in the text: the same results as ``recognizer.analyze``, for less matching."""
-
-    _MAX_SUBSETS = 256  # copies kept, one per set of patterns left to run
-
-    def __init__(self, recognizer: Any, gates: list[Any | None]) -> None:
-        self._recognizer = recognizer
-        self._gates = gates
-        self._subsets: dict[tuple[int, ...], Any] = {}
-
-    @classmethod
-    def wrap(cls, recognizer: Any) -> Any:
-        """`recognizer` gated where it is a plain pattern recognizer with a gate, else itself."""
-        from presidio_analyzer import PatternRecognizer
-
-        if not isinstance(recognizer, PatternRecognizer):
-            return recognizer
-        if type(recognizer).analyze is not PatternRecognizer.analyze:
-            return recognizer  # its own matching logic (Presidio's IBAN): nothing to assume
-        flags = recognizer.global_regex_flags
-        gates = [gate(p.regex, flags) for p in recognizer.patterns]
-        return cls(recognizer, gates) if any(g is not None for g in gates) else recognizer
-
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
-        active = tuple(i for i, g in enumerate(self._gates) if g is None or g.search(text))
-        if not active:
-            return []  # what analyze returns when no pattern matches
-        return self._with(active).analyze(text, entities, nlp_artifacts)
-
-    def _with(self, active: tuple[int, ...]) -> Any:
-        """The recognizer with only the `active` patterns (a shallow copy: shared patterns)."""
-        if len(active) == len(self._gates):
-            return self._recognizer
-        if active not in self._subsets:
-            if len(self._subsets) >= self._MAX_SUBSETS:
-                self._subsets.clear()
-            subset = copy.copy(self._recognizer)
-            subset.patterns = [self._recognizer.patterns[i] for i in active]
-            self._subsets[active] = subset
-        return self._subsets[active]

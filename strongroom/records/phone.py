@@ -18,8 +18,10 @@ from phonenumbers import (
     CountryCodeSource,
     Leniency,
     NumberParseException,
+    PhoneNumber,
     PhoneNumberMatch,
     PhoneNumberMatcher,
+    is_valid_number,
     parse,
     region_code_for_number,
 )
@@ -29,6 +31,8 @@ from phonenumbers.phonenumbermatcher import (
     _PATTERN,
     _PUB_PAGES,
     _SECOND_NUMBER_START_PATTERN,
+    _contains_only_valid_x_chars,
+    _is_national_prefix_present_if_required,
     _verify,
     fullmatch,
 )
@@ -47,12 +51,42 @@ def _verified(candidate: str, region: str | None, leniency: int) -> Any:
         number = parse(candidate, region, keep_raw_input=True)
     except NumberParseException:
         return None
-    if not _verify(leniency, number, candidate, None):
+    if not _verifies(leniency, number, candidate):
         return None
     number.country_code_source = CountryCodeSource.UNSPECIFIED
     number.raw_input = None
     number.preferred_domestic_carrier_code = None
     return number
+
+
+def _verifies(leniency: int, number: Any, candidate: str) -> bool:
+    """libphonenumber's ``_verify``; at leniency VALID with ``is_valid_number`` remembered: the
+    regions sharing a country code (US and CA) parse a candidate to the same number, and
+    validating a +1 number tries the 25 regions of the code one by one."""
+    if leniency != Leniency.VALID:
+        return bool(_verify(leniency, number, candidate, None))
+    return (
+        _is_valid(
+            number.country_code,
+            number.national_number,
+            bool(number.italian_leading_zero),
+            number.number_of_leading_zeros,
+        )
+        and _contains_only_valid_x_chars(number, candidate)
+        and _is_national_prefix_present_if_required(number)
+    )
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _is_valid(country_code: int, national_number: int, leading_zero: bool, zeros: Any) -> bool:
+    """``is_valid_number``, which reads only these fields of a number."""
+    number = PhoneNumber(
+        country_code=country_code,
+        national_number=national_number,
+        italian_leading_zero=leading_zero or None,
+        number_of_leading_zeros=zeros,
+    )
+    return bool(is_valid_number(number))
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

@@ -10,7 +10,7 @@ import regex
 from presidio_analyzer import PatternRecognizer
 
 from strongroom.records import pii
-from strongroom.records.pattern_gates import GatedRecognizer, gate
+from strongroom.records.pattern_gates import gate
 from tests.records.deid_texts import comparison_texts
 
 _ALPHABET = "0123456789 aAbBcCeEmMnNoOrRtTvVxX.-/:@#()+'\"\n,;*"
@@ -92,39 +92,3 @@ def test_gates_of_small_patterns(
 )
 def test_no_gate(pattern: str, flags: int) -> None:
     assert gate(pattern, flags) is None
-
-
-def test_gated_recognizers_give_the_same_results() -> None:
-    entities = pii.analyzer().get_supported_entities(language="en")
-    texts = list(comparison_texts())
-    wrapped = 0
-    for recognizer in _pattern_recognizers():
-        runner = GatedRecognizer.wrap(recognizer)
-        wrapped += runner is not recognizer
-        for text in texts:
-            want = sorted(
-                (r.entity_type, r.start, r.end, r.score) for r in recognizer.analyze(text, entities)
-            )
-            got = sorted(
-                (r.entity_type, r.start, r.end, r.score) for r in runner.analyze(text, entities)
-            )
-            assert got == want, (recognizer.name, text)
-    assert wrapped >= 8
-
-
-def test_wrap_leaves_other_recognizers_alone() -> None:
-    recognizers = pii.analyzer().registry.get_recognizers(language="en", all_fields=True)
-    iban = next(r for r in recognizers if r.name == "IbanRecognizer")  # its own analyze
-    spacy = next(r for r in recognizers if r.name == "SpacyRecognizer")
-    assert GatedRecognizer.wrap(iban) is iban
-    assert GatedRecognizer.wrap(spacy) is spacy
-
-
-def test_subset_copies_are_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    url = next(r for r in _pattern_recognizers() if r.name == "UrlRecognizer")
-    runner = GatedRecognizer.wrap(url)
-    monkeypatch.setattr(GatedRecognizer, "_MAX_SUBSETS", 1)
-    for text in ["a.com", "http://a.com", "'a.com'", "x"] * 3:
-        runner.analyze(text, ["URL"])
-        assert len(runner._subsets) <= 1
-    assert url.patterns == runner._recognizer.patterns  # the shared recognizer is untouched
