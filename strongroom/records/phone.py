@@ -26,11 +26,16 @@ from phonenumbers import (
     region_code_for_number,
 )
 from phonenumbers.phonenumbermatcher import (
+    _INNER_MATCHES,
     _LEAD_PATTERN,
     _MATCHING_BRACKETS,
     _PATTERN,
     _PUB_PAGES,
     _SECOND_NUMBER_START_PATTERN,
+    _SLASH_SEPARATED_DATES,
+    _TIME_STAMPS,
+    _TIME_STAMPS_SUFFIX,
+    _UNWANTED_END_CHAR_PATTERN,
     _contains_only_valid_x_chars,
     _is_national_prefix_present_if_required,
     _verify,
@@ -98,6 +103,12 @@ def _region_of(number_text: str) -> str | None:
         return None
 
 
+def _trim(candidate: str) -> str:
+    """``PhoneNumberMatcher._trim_after_first_match`` with the unwanted-end-character pattern."""
+    trailing = _UNWANTED_END_CHAR_PATTERN.search(candidate)
+    return candidate[: trailing.start()] if trailing else candidate
+
+
 class _TextScan:
     """What the eight regional matchers of one text share: candidate searches, neighbour checks."""
 
@@ -105,6 +116,8 @@ class _TextScan:
         self.text = text
         self._candidates: dict[int, tuple[int, str] | None] = {}
         self._neighbours: dict[tuple[int, int], bool] = {}
+        self._plans: dict[tuple[int, str], list[list[tuple[str, int]]] | None] = {}
+        self._well_formed: dict[str, bool] = {}
 
     def candidate_at(self, index: int) -> tuple[int, str] | None:
         """libphonenumber's next candidate on or after `index`: (offset, text)."""
@@ -117,6 +130,42 @@ class _TextScan:
                 found = (match.start(), candidate[: trailing.start()] if trailing else candidate)
             self._candidates[index] = found
         return self._candidates[index]
+
+    def plan(self, offset: int, candidate: str) -> list[list[tuple[str, int]]] | None:
+        """The inner groups ``_extract_match`` tries after the whole candidate, as the steps of
+        its loop (one or two (group, offset) each), or None where it skips the candidate (a
+        slash-separated date, a time stamp)."""
+        key = (offset, candidate)
+        if key not in self._plans:
+            self._plans[key] = self._make_plan(offset, candidate)
+        return self._plans[key]
+
+    def _make_plan(self, offset: int, candidate: str) -> list[list[tuple[str, int]]] | None:
+        if _SLASH_SEPARATED_DATES.search(candidate):
+            return None
+        end = offset + len(candidate)
+        if _TIME_STAMPS.search(candidate) and _TIME_STAMPS_SUFFIX.match(self.text[end:]):
+            return None
+        steps = []
+        for inner in _INNER_MATCHES:  # PhoneNumberMatcher._extract_inner_match, untried
+            group_match, first = inner.search(candidate), True
+            while group_match:
+                step = []
+                if first:  # the part before the first group
+                    step.append((_trim(candidate[: group_match.start()]), offset))
+                    first = False
+                step.append((_trim(group_match.group(1)), offset + group_match.start(1)))
+                steps.append(step)
+                group_match = inner.search(candidate, group_match.start() + 1)
+        return steps
+
+    def well_formed(self, candidate: str) -> bool:
+        """Brackets match and it is no page reference (the first checks of parse-and-verify)."""
+        if candidate not in self._well_formed:
+            self._well_formed[candidate] = bool(
+                fullmatch(_MATCHING_BRACKETS, candidate) and not _PUB_PAGES.search(candidate)
+            )
+        return self._well_formed[candidate]
 
     def neighbours_reject(self, offset: int, candidate: str) -> bool:
         """The leniency-VALID check on the characters just before and after a candidate."""
@@ -134,8 +183,10 @@ class _CachingMatcher(PhoneNumberMatcher):
     """libphonenumber's matcher; the context-free parse-and-verify step is cached across notes,
     the region-free searches and checks are shared by the regions of one note."""
 
-    def __init__(self, scan: _TextScan, region: str, *, leniency: int) -> None:
-        super().__init__(scan.text, region, leniency=leniency)
+    def __init__(
+        self, scan: _TextScan, region: str, *, leniency: int, max_tries: int = 65535
+    ) -> None:
+        super().__init__(scan.text, region, leniency=leniency, max_tries=max_tries)
         self._scan = scan
 
     def _find(self, index: int) -> PhoneNumberMatch | None:
@@ -150,10 +201,30 @@ class _CachingMatcher(PhoneNumberMatcher):
             found = self._scan.candidate_at(start + len(candidate))
         return None
 
+    def _extract_match(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
+        """``PhoneNumberMatcher._extract_match`` on the shared plan of the candidate."""
+        if self.leniency > Leniency.VALID:
+            return super()._extract_match(candidate, offset)
+        steps = self._scan.plan(offset, candidate)
+        if steps is None:
+            return None
+        match = self._parse_and_verify(candidate, offset)
+        if match is not None:
+            return match
+        for step in steps:
+            if self._max_tries <= 0:  # the loop's own stop: no inner step runs after it
+                return None
+            for group, group_offset in step:
+                match = self._parse_and_verify(group, group_offset)
+                if match is not None:
+                    return match
+                self._max_tries -= 1
+        return None
+
     def _parse_and_verify(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
         if self.leniency > Leniency.VALID:  # stricter checks read the matcher: no cache
             return super()._parse_and_verify(candidate, offset)
-        if not fullmatch(_MATCHING_BRACKETS, candidate) or _PUB_PAGES.search(candidate):
+        if not self._scan.well_formed(candidate):
             return None
         if self.leniency >= Leniency.VALID and self._scan.neighbours_reject(offset, candidate):
             return None

@@ -48,3 +48,20 @@ def test_replacing_keeps_the_configuration() -> None:
         2,
         stock.name,
     )
+
+
+@pytest.mark.parametrize("max_tries", [0, 1, 2, 3, 5, 8])
+def test_the_try_budget_is_spent_as_libphonenumber_spends_it(max_tries: int) -> None:
+    from phonenumbers import PhoneNumberMatcher
+
+    from strongroom.records.phone import _CachingMatcher, _TextScan
+
+    texts = [*TRICKY, "1-800-555-0123 x12 (2021) 555 0100 / 030 1234 5678 22 33 44"]
+    for text in texts:
+        for region in ("US", "GB", "DE"):
+            want = [
+                (m.start, m.end)
+                for m in PhoneNumberMatcher(text, region, leniency=1, max_tries=max_tries)
+            ]
+            ours = _CachingMatcher(_TextScan(text), region, leniency=1, max_tries=max_tries)
+            assert [(m.start, m.end) for m in ours] == want, (text, region)
