@@ -69,13 +69,16 @@ class _Maxout:
 
 
 def _layer_norm(x: np.ndarray, gain: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """thinc's LayerNorm forward, operation for operation."""
-    mu = x.mean(axis=1, keepdims=True)  # (n, 1)
-    var = x.var(axis=1, keepdims=True) + 1e-08  # (n, 1)
-    y = (x - mu) * var ** (-1.0 / 2.0)  # (n, width)
-    y = y * gain
-    y += shift
-    return y
+    """thinc's LayerNorm forward; the row means as matrix-vector products (BLAS), which is
+    several times faster than numpy's reductions over short rows and equal to float rounding."""
+    average = np.full((x.shape[1], 1), 1.0 / x.shape[1], dtype=x.dtype)  # (width, 1)
+    centred = x - x @ average  # (n, width)
+    var = (centred * centred) @ average  # (n, 1)
+    var += 1e-08
+    centred *= var ** (-1.0 / 2.0)
+    centred *= gain
+    centred += shift
+    return centred
 
 
 class TokenVectors:

@@ -25,6 +25,7 @@ from typing import Any
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
+from spacy.attrs import IDX, LENGTH
 
 from strongroom.records.lemmas import LemmaOracle
 from strongroom.records.ner_decode import EntityDecoder
@@ -90,7 +91,8 @@ class NoteAnalyzer:
             yield self._finish(note, score_threshold)
 
     def _first_pass(self, text: str, doc: Any) -> _Note:
-        words = [t.text for t in doc]
+        # token texts as slices of the note: no spaCy Token object per word
+        words = [text[i : i + n] for i, n in doc.to_array([IDX, LENGTH]).tolist()]
         lemmas = [self._oracle.lemma(w) for w in words]
         stand_ins = [w if m is None else m for w, m in zip(words, lemmas, strict=True)]
         artifacts = self._artifacts(doc, words, stand_ins)
@@ -114,7 +116,7 @@ class NoteAnalyzer:
         artifacts = NlpArtifacts(
             entities=entities,
             tokens=words,  # the enhancer only needs each token's length: strings are cheaper
-            tokens_indices=doc.to_array("IDX").tolist(),
+            tokens_indices=doc.to_array(IDX).tolist(),
             lemmas=lemmas,
             nlp_engine=None,  # no keywords computed here: set_keywords' result, from a cache
             language=self._language,

@@ -60,7 +60,9 @@ class PatternRunner:
                     REGEX_TIMEOUT_SECONDS,
                     exc_info=True,
                 )
-        return EntityRecognizer.remove_duplicates(results) if results else []
+        if len(results) < 2:  # nothing to remove: every result kept has a score above zero
+            return results
+        return EntityRecognizer.remove_duplicates(results)
 
     def _add(self, results: list[Any], pattern: Any, text: str, start: int, end: int) -> None:
         """One match, scored as ``PatternRecognizer.__analyze_patterns`` scores it."""
