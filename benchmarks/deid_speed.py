@@ -9,18 +9,21 @@ The same demo notes (``demo.generate_encounters``, seed 0) go through:
 1. the reference: Presidio's ``AnalyzerEngine.analyze`` called note by note, with the recognizers
    the pipeline uses (Presidio's predefined ones, its stock PhoneRecognizer, strongroom's own) and
    the full spaCy pipeline, at the pipeline's score threshold;
-2. ``NoteAnalyzer`` in this process (one core): batched NER decoding, lemmas without the tagger,
-   cached phone parses, the same recognizer objects otherwise;
-3. ``AnalyzerPool`` with `--processes` workers (default: every core).
+2. ``NoteAnalyzer`` in this process, on one core (one BLAS thread): batched NER, lemmas without
+   the tagger, pattern gates, shared phone parses; the same recognizers and findings;
+3. ``AnalyzerPool`` with `--processes` workers (default: every core), one block per worker.
 
-Engines and worker processes are built and warmed on one note before timing, on both sides; the
-caches (phone parses, lemma candidates, spaCy's vocabulary) start cold. The findings of 2 and 3
-are compared with the reference's, note by note, as (entity type, start, end, score); they can
-only differ where spaCy's parser (run by the reference only) starts a sentence inside an entity
-(``strongroom/records/note_analyzer.py``). Stdout: one line
-per run (notes/s, ms/note, speed-up), the notes whose findings differ (types and offsets only),
-and as the last line ``name=value`` pairs. Exit 1 if any finding differs or the speed-up of
-run 3 is below 10x. About a minute on two CPU cores.
+The three take turns on rounds of `--round` notes (250): the reference on a round, then 2, then 3,
+then the next round. Interleaving cancels drift in machine speed, which on a shared virtual
+machine moved whole runs by a third; each run's time is the sum over its rounds, and the spread
+of the per-round speed-ups is printed. Engines and worker processes are built and warmed on one
+note before timing, on both sides; the caches (phone parses, lemma candidates, embeddings,
+spaCy's vocabulary) start cold. The findings of 2 and 3 are compared with the reference's, note
+by note, as (entity type, start, end, score); they can only differ where spaCy's parser (run by
+the reference only) starts a sentence inside an entity (``strongroom/records/note_analyzer.py``).
+Stdout: one line per run (notes/s, ms/note, speed-up), the notes whose findings differ (types and
+offsets only), and as the last line ``name=value`` pairs. Exit 1 if any finding differs or the
+speed-up of run 3 is below 10x. About a minute on two CPU cores.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from strongroom.records.demo import generate_encounters
 from strongroom.records.note_analyzer import AnalyzerPool, NoteAnalyzer
 
 TARGET = 10.0
+ROUND = 250  # notes per round: each run takes its turn on the same notes, round after round
 Key = list[tuple[str, int, int, float]]
 
 
@@ -49,13 +53,6 @@ def demo_notes(n: int) -> list[str]:
 
 def key(findings: Iterable[tuple[str, int, int, float]]) -> Key:
     return sorted((entity, start, end, round(score, 6)) for entity, start, end, score in findings)
-
-
-def timed(label: str, run: Callable[[], list[Key]]) -> tuple[list[Key], float]:
-    print(f"[deid_speed] {label} ...", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    found = run()
-    return found, time.perf_counter() - start
 
 
 def reference(notes: Sequence[str], engine: Any) -> list[Key]:
@@ -69,8 +66,34 @@ def reference(notes: Sequence[str], engine: Any) -> list[Key]:
 
 
 def one_process(notes: Sequence[str], analyzer: NoteAnalyzer) -> list[Key]:
-    results = analyzer.analyze(notes, score_threshold=pii.SCORE_THRESHOLD)
+    with threadpool_limits(1):  # one core: NER's matrix products would use every core
+        results = list(analyzer.analyze(notes, score_threshold=pii.SCORE_THRESHOLD))
     return [key((r.entity_type, r.start, r.end, r.score) for r in rs) for rs in results]
+
+
+def pooled(notes: Sequence[str], pool: AnalyzerPool) -> list[Key]:
+    block = -(-len(notes) // pool.processes)  # one block per worker: all of them busy
+    found = pool.analyze(notes, score_threshold=pii.SCORE_THRESHOLD, block=block)
+    return [key(f) for f in found]
+
+
+def interleaved(
+    notes: Sequence[str], runs: dict[str, Callable[[list[str]], list[Key]]], size: int
+) -> tuple[dict[str, list[Key]], list[dict[str, float]]]:
+    """Findings of every run, and the seconds each took on each round of `size` notes."""
+    found: dict[str, list[Key]] = {name: [] for name in runs}
+    rounds = []
+    for start in range(0, len(notes), size):
+        chunk = list(notes[start : start + size])
+        seconds = {}
+        for name, run in runs.items():
+            begin = time.perf_counter()
+            found[name] += run(chunk)
+            seconds[name] = time.perf_counter() - begin
+        rounds.append(seconds)
+        done = min(start + size, len(notes))
+        print(f"[deid_speed] {done}/{len(notes)} notes", file=sys.stderr, flush=True)
+    return found, rounds
 
 
 def differences(ref: list[Key], ours: list[Key]) -> list[str]:
@@ -86,25 +109,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=int, default=2000)
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--round", type=int, default=ROUND, help="notes per interleaved round")
     args = parser.parse_args(argv)
     notes = demo_notes(args.notes)
     n = len(notes)
 
     engine = pii.analyzer(stock_phone=True)  # built outside the timing, like ours below
     engine.analyze("warm up", language="en")
-    ref, t_ref = timed(
-        "reference: AnalyzerEngine.analyze note by note", lambda: reference(notes, engine)
-    )
     single = NoteAnalyzer(pii.analyzer())
     list(single.analyze(["warm up"], score_threshold=pii.SCORE_THRESHOLD))
-    with threadpool_limits(1):  # one core: NER's matrix products would use every core
-        one, t_one = timed("NoteAnalyzer, this process", lambda: one_process(notes, single))
     with AnalyzerPool(args.processes) as pool:
         pool.warm_up()
-        many, t_many = timed(
-            f"AnalyzerPool, {args.processes} processes",
-            lambda: [key(f) for f in pool.analyze(notes, score_threshold=pii.SCORE_THRESHOLD)],
-        )
+        runs: dict[str, Callable[[list[str]], list[Key]]] = {
+            "reference": lambda chunk: reference(chunk, engine),
+            "one": lambda chunk: one_process(chunk, single),
+            "pool": lambda chunk: pooled(chunk, pool),
+        }
+        found, rounds = interleaved(notes, runs, args.round)
+    t_ref, t_one, t_many = (sum(r[name] for r in rounds) for name in ("reference", "one", "pool"))
+    ref, one, many = found["reference"], found["one"], found["pool"]
 
     rows = [
         ("reference (AnalyzerEngine.analyze, note by note)", t_ref),
@@ -120,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     diffs = differences(ref, one) + differences(ref, many)
     print(f"notes with different findings: {len(diffs)}")
     print("\n".join(diffs[:10]))
+    per_round = sorted(r["reference"] / r["pool"] for r in rounds)
+    print(f"pool speed-up per round: min {per_round[0]:.2f}, max {per_round[-1]:.2f}")
     print(f"notes that needed the tagger: {single.full_pipeline_notes}")
     speedup = t_ref / t_many
     failed = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
@@ -33,6 +34,8 @@ _SAMPLE = (
     "account ending 4321, card exp 04/27; balance checked on 03.04.2022 at 14:30. "
 )
 _MAX_SAMPLE_HITS = 2  # a gate must be rarer than this in the sample to be worth a search
+_MAX_RUNS = 2  # runs a gate requires together (each one is necessary)
+_MAX_ALTERNATIVES = 16  # a branch with more distinct leads is summarised by their first chars
 _KNOWN_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL
 _REGEX_ONLY = re.compile(r"\[:\^?[A-Za-z]+:\]|\\[pPXmMGKLN]")  # [:alpha:], \p{L}, \X, \m ...
 _CATEGORIES = {
@@ -50,9 +53,20 @@ class _Unknown(Exception):
     """A construct this module does not reason about: no gate."""
 
 
-def gate(pattern: str, flags: int) -> Any | None:
-    """A compiled ``regex`` search that finds something in every text where `pattern` (compiled
-    with `flags` by the ``regex`` module) has a match, or None where no useful one exists."""
+@dataclass(frozen=True)
+class Gate:
+    """Runs of characters every match of a pattern contains, rarest first: where one is
+    missing from a text, the pattern cannot match there."""
+
+    runs: tuple[Any, ...]  # compiled ``regex`` searches
+
+    def search(self, text: str) -> bool:
+        return all(run.search(text) is not None for run in self.runs)
+
+
+def gate(pattern: str, flags: int) -> Gate | None:
+    """A gate that passes every text where `pattern` (compiled with `flags` by the ``regex``
+    module) has a match, or None where no useful one exists."""
     if flags & ~_KNOWN_FLAGS or _REGEX_ONLY.search(pattern):
         return None  # regex-module syntax (POSIX and Unicode property classes, other modes)
     try:
@@ -60,11 +74,13 @@ def gate(pattern: str, flags: int) -> Any | None:
         runs = [r for r in _runs(tree.data, bool(tree.state.flags & re.IGNORECASE)) if r]
     except (_Unknown, re.error, RecursionError):
         return None
-    compiled = [regex.compile("".join(run), regex.DOTALL) for run in runs]
+    compiled = {regex.compile("".join(run), regex.DOTALL) for run in runs}
     scored = sorted((len(g.findall(_SAMPLE)), len(g.pattern), g.pattern) for g in compiled)
-    if not scored or scored[0][0] >= _MAX_SAMPLE_HITS:
+    chosen = [p for hits, _, p in scored[:_MAX_RUNS] if hits < _MAX_SAMPLE_HITS]
+    if not chosen:
         return None
-    return regex.compile(scored[0][2], regex.DOTALL)
+    chosen.sort(key=len)  # the shorter search first: usually the cheaper one
+    return Gate(tuple(regex.compile(p, regex.DOTALL) for p in chosen))
 
 
 def _runs(items: list[Any], ignorecase: bool) -> Iterator[list[str]]:
@@ -116,31 +132,35 @@ def _single(op: Any, av: Any, ignorecase: bool) -> str | None:
     return None
 
 
-def _first(op: Any, av: Any, ignorecase: bool) -> str | None:
+def _first(op: Any, av: Any, ignorecase: bool, limit: int = 0) -> str | None:
     """What every match of an item starts with (a run of classes, or an alternation of runs
-    for a branch), else None."""
+    for a branch; at most `limit` classes long if set), else None."""
     if op is sre.SUBPATTERN:
         _, add, remove, body = av
-        return _lead(body.data, _case(ignorecase, add, remove))
+        return _lead(body.data, _case(ignorecase, add, remove), limit)
     if op is sre.BRANCH:
-        leads = [_lead(branch.data, ignorecase) for branch in av[1]]
-        if any(lead is None for lead in leads):
+        leads = {_lead(branch.data, ignorecase, limit) for branch in av[1]}
+        if len(leads) > _MAX_ALTERNATIVES and limit != 1:  # a long list (TLDs) is slow to
+            leads = {_lead(branch.data, ignorecase, 1) for branch in av[1]}  # search: 1st chars
+        if None in leads:
             return None
-        return "(?:" + "|".join(sorted(set(leads))) + ")"  # type: ignore[arg-type]
+        return "(?:" + "|".join(sorted(leads)) + ")"  # type: ignore[arg-type]
     if op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and av[0] >= 1:
-        return _lead(av[2].data, ignorecase)
+        return _lead(av[2].data, ignorecase, limit)
     return None
 
 
-def _lead(items: list[Any], ignorecase: bool) -> str | None:
-    """The run a sequence always starts with, else None."""
-    parts = []
+def _lead(items: list[Any], ignorecase: bool, limit: int = 0) -> str | None:
+    """The run a sequence always starts with (at most `limit` classes if set), else None."""
+    parts: list[str] = []
     for op, av in items:
         if op in _ZERO_WIDTH:
             continue
+        if limit and len(parts) == limit:
+            break
         single = _single(op, av, ignorecase)
         if single is None:
-            first = _first(op, av, ignorecase)
+            first = _first(op, av, ignorecase, limit - len(parts) if limit else 0)
             if first is not None:
                 parts.append(first)
             break

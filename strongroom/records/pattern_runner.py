@@ -45,7 +45,7 @@ class PatternRunner:
         flags = recognizer.global_regex_flags  # analyze(regex_flags=None) uses these
         results: list[Any] = []
         for pattern, pattern_gate in zip(recognizer.patterns, self._gates, strict=True):
-            if pattern_gate is not None and pattern_gate.search(text) is None:
+            if pattern_gate is not None and not pattern_gate.search(text):
                 continue  # the pattern cannot match this text
             if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
                 pattern.compiled_with_flags = flags

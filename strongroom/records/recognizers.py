@@ -220,6 +220,7 @@ class StreetAddressRecognizer(_Recognizer):
     PATTERNS = (
         (
             "street_address",
+            r"(?=[0-9]|(?i:[afrsu]))"  # a unit word or the house number: a cheap first test
             rf"(?:\b{_UNIT},?\s+)?"  # "Flat 3, 12 Baker Street"
             r"\b[0-9]{1,5}[A-Z]?\s+"  # house number, "221B"
             r"(?:(?:[A-Z][A-Za-z'’.-]*|[0-9]+(?:st|nd|rd|th))\s+){1,4}"  # "North Oak", "5th"
@@ -322,12 +323,16 @@ class PhoneNumberRecognizer(_Recognizer):
     PATTERNS = (
         (
             "us",
-            r"(?<![\w+])(?:\+?1[ .-]?|001[ .-]?)?\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-][0-9]{4}"
+            r"(?=[+(0-9])(?<![\w+])(?:\+?1[ .-]?|001[ .-]?)?\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-][0-9]{4}"
             + _EXT
             + r"(?![0-9])",
             0.6,
         ),
-        ("uk", r"(?<![\w+])(?:\+44\s?(?:\(0\)\s?)?|0)[1-9](?:[ -]?[0-9]){8,9}(?![0-9])", 0.6),
+        (
+            "uk",
+            r"(?=[+0])(?<![\w+])(?:\+44\s?(?:\(0\)\s?)?|0)[1-9](?:[ -]?[0-9]){8,9}(?![0-9])",
+            0.6,
+        ),
     )
     CONTEXT = (
         "phone",
