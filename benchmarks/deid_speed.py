@@ -72,7 +72,7 @@ def one_process(notes: Sequence[str], analyzer: NoteAnalyzer) -> list[Key]:
 
 
 def pooled(notes: Sequence[str], pool: AnalyzerPool) -> list[Key]:
-    block = -(-len(notes) // pool.processes)  # one block per worker: all of them busy
+    block = -(-len(notes) // (4 * pool.processes))  # four per worker: busy until the end
     found = pool.analyze(notes, score_threshold=pii.SCORE_THRESHOLD, block=block)
     return [key(f) for f in found]
 

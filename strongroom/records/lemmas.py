@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 _NOT_KEYWORDS = ("-PRON-", "be")  # Presidio's NlpArtifacts.set_keywords drops these too
@@ -34,6 +34,15 @@ class PosTables:
     index: frozenset[str]  # known lemmas (a list of tens of thousands in spaCy: a set here)
     exceptions: dict[str, list[str]]  # irregular forms: "was" -> ["be"]
     rules: list[tuple[str, str]]  # suffix rewrites: ("ies", "y")
+
+    # last characters of the rule suffixes, None if one is empty: a word ending otherwise
+    # (a number, a date) has no rule to try
+    endings: frozenset[str] | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        empty = any(not old for old, _ in self.rules)
+        endings = None if empty else frozenset(old[-1] for old, _ in self.rules)
+        object.__setattr__(self, "endings", endings)
 
 
 def pos_tables(lemmatizer: Any) -> dict[str | int, PosTables]:
@@ -65,7 +74,9 @@ def rule_lemma(tables: PosTables, text: str) -> str:
     string = text.lower()
     forms: list[str] = []
     oov: list[str] = []
-    for old, new in tables.rules:
+    endings = tables.endings
+    rules = tables.rules if endings is None or string[-1:] in endings else ()
+    for old, new in rules:
         if string.endswith(old):
             form = string[: len(string) - len(old)] + new
             if not form:

@@ -6,13 +6,18 @@ an e-mail an '@', a slash-separated date a '/'. Finding that run is one fast sea
 is absent the pattern cannot match and is skipped, so the findings are the same.
 
 The gate is derived from the pattern itself: Python's regex parser gives the syntax tree, and a
-run is a stretch of the pattern's top-level sequence whose items each match exactly one
-character (a literal, a class, a group of one such item), plus the first character of the next
-item when every way of matching it starts with one. Zero-width items (\\b, look-arounds) do not
-break a run: the characters on both sides are still adjacent in the text. Every class keeps the
-case rule of its place in the pattern. The gate is the run that matches least often in a sample
-of clinical and bank text; a pattern whose syntax is not fully understood (Presidio uses the
-``regex`` module, whose syntax is larger than ``re``'s) or without a selective run gets none.
+run is a stretch of a sequence that every match contains whose items each match exactly one
+character (a literal, a class, a group of one such item), plus the start of the next item when
+every way of matching it starts the same way (for a branch: any of its branches' starts). Runs
+are collected from the top level and from every part a match always goes through (groups,
+repeats taken at least once, positive look-arounds, whose characters are in the text too); a
+branch gives the alternation of the rarest run of each of its branches. Zero-width items (\\b,
+look-arounds) do not break a run: the characters on both sides are still adjacent in the text.
+Every class keeps the case rule of its place in the pattern. The gate requires the two runs that
+match least often in a sample of clinical and bank text; a pattern whose syntax is not fully
+understood (Presidio uses the ``regex`` module, whose syntax is larger than ``re``'s) or without
+a selective run gets none. ``tests/records/test_pattern_gates.py`` checks on every pattern of
+the pipeline that the gate passes wherever the pattern matches.
 """
 
 from __future__ import annotations
@@ -113,6 +118,16 @@ def _inner_runs(op: Any, av: Any, ignorecase: bool) -> Iterator[list[str]]:
         yield from _runs(body.data, _case(ignorecase, add, remove))
     elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and av[0] >= 1:
         yield from _runs(av[2].data, ignorecase)
+    elif op is sre.BRANCH:  # a match takes one branch: the rarest run of each, any of them
+        rarest = [_rarest(_runs(branch.data, ignorecase)) for branch in av[1]]
+        if all(rarest):
+            yield ["(?:" + "|".join(sorted(set(rarest))) + ")"]  # type: ignore[arg-type]
+
+
+def _rarest(runs: Iterator[list[str]]) -> str | None:
+    """The run with the fewest hits in the sample text, as one pattern string."""
+    patterns = {"".join(run) for run in runs if run}
+    return min(patterns, key=lambda p: (len(regex.findall(p, _SAMPLE)), len(p)), default=None)
 
 
 def _case(ignorecase: bool, add: int, remove: int) -> bool:

@@ -68,6 +68,7 @@ def test_gate_of_a_url_pattern_is_a_dot_and_a_domain() -> None:
         (r"(?-i:XQ)[0-9]", re.I, ["XQ1"], ["xq1"]),
         (r"(?<=acct\s)[0-9]{4}", re.I, ["ACCT 1234"], ["1234 act"]),
         (r"(?:cvv|cvc)\s*[0-9]{3}", re.I, ["CVC 123", "cvv"], ["cv 123"]),
+        (r"[0-9]+(?:@[0-9]+|~[0-9]+)", 0, ["1@2", "3~4"], ["1-2", "@ ~"]),  # any branch's run
     ],
 )
 def test_gates_of_small_patterns(
