@@ -11,16 +11,17 @@ The same demo notes (``demo.generate_encounters``, seed 0) go through:
    the full spaCy pipeline, at the pipeline's score threshold;
 2. ``NoteAnalyzer`` in this process, on one core (one BLAS thread): batched NER, lemmas without
    the tagger, pattern gates, shared phone parses; the same recognizers and findings;
-3. ``AnalyzerPool`` with `--processes` workers (default: every core), one block per worker.
+3. ``AnalyzerPool`` with `--processes` workers (default: every core), four blocks per worker.
 
-The three take turns on rounds of `--round` notes (250): the reference on a round, then 2, then 3,
-then the next round. Interleaving cancels drift in machine speed, which on a shared virtual
-machine moved whole runs by a third; each run's time is the sum over its rounds, and the spread
-of the per-round speed-ups is printed. Engines and worker processes are built and warmed on one
-note before timing, on both sides; the caches (phone parses, lemma candidates, embeddings,
-spaCy's vocabulary) start cold. The findings of 2 and 3 are compared with the reference's, note
-by note, as (entity type, start, end, score); they can only differ where spaCy's parser (run by
-the reference only) starts a sentence inside an entity (``strongroom/records/note_analyzer.py``).
+The three take turns on rounds of `--round` notes (500): the reference on a round, then 2, then 3,
+then the next round. Interleaving cancels drift in machine speed, which on a shared virtual machine
+moved whole runs by a third; each run's time is the sum over its rounds, and the spread of the
+per-round speed-ups is printed. Engines and worker processes are built and warmed on one note
+(``WARM_UP_TEXT``: a phone number, a date, a name) before timing, on both sides; the caches (phone
+parses, lemma candidates, embeddings, spaCy's vocabulary) start cold. The findings of 2 and 3 are
+compared with the reference's, note by note, as (entity type, start, end, score); they can only
+differ where spaCy's parser (run by the reference only) starts a sentence inside an entity
+(``strongroom/records/note_analyzer.py``).
 Stdout: one line per run (notes/s, ms/note, speed-up), the notes whose findings differ (types and
 offsets only), and as the last line ``name=value`` pairs. Exit 1 if any finding differs or the
 speed-up of run 3 is below 10x. About a minute on two CPU cores.
@@ -39,10 +40,10 @@ from threadpoolctl import threadpool_limits
 
 from strongroom.records import pii
 from strongroom.records.demo import generate_encounters
-from strongroom.records.note_analyzer import AnalyzerPool, NoteAnalyzer
+from strongroom.records.note_analyzer import WARM_UP_TEXT, AnalyzerPool, NoteAnalyzer
 
 TARGET = 10.0
-ROUND = 250  # notes per round: each run takes its turn on the same notes, round after round
+ROUND = 500  # notes per round: each run takes its turn on the same notes, round after round
 Key = list[tuple[str, int, int, float]]
 
 
@@ -115,9 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     n = len(notes)
 
     engine = pii.analyzer(stock_phone=True)  # built outside the timing, like ours below
-    engine.analyze("warm up", language="en")
+    engine.analyze(WARM_UP_TEXT, language="en")
     single = NoteAnalyzer(pii.analyzer())
-    list(single.analyze(["warm up"], score_threshold=pii.SCORE_THRESHOLD))
+    list(single.analyze([WARM_UP_TEXT], score_threshold=pii.SCORE_THRESHOLD))
     with AnalyzerPool(args.processes) as pool:
         pool.warm_up()
         runs: dict[str, Callable[[list[str]], list[Key]]] = {

@@ -33,6 +33,9 @@ from strongroom.records.pattern_runner import PatternRunner
 from strongroom.records.pii import Finding  # (entity type, start, end, score): crosses processes
 
 BATCH_SIZE = 128  # notes per NER batch: large enough for the array work, small enough for cache
+# Analysed once by each worker before its first block: libphonenumber loads each region's
+# metadata, spaCy and the lemma tables their lazy parts, on first use.
+WARM_UP_TEXT = "Warm up: Dr. Ann Lee, MRN 1234567, seen 2020-01-02; call 212-555-0100, ann@x.org."
 
 
 @dataclass
@@ -298,7 +301,7 @@ def _start_worker(model_name: str | None) -> None:
 
     threadpool_limits(1)  # one core per worker: BLAS threads would fight the other workers
     analyzer = NoteAnalyzer(pii.analyzer(model_name))
-    for _ in analyzer.analyze(["Warm up."], score_threshold=1.0):  # Presidio compiles its regexes
+    for _ in analyzer.analyze([WARM_UP_TEXT], score_threshold=1.0):
         pass
     _WORKER["analyzer"] = analyzer
 

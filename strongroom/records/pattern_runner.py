@@ -23,6 +23,13 @@ from strongroom.records.pattern_gates import gate
 logger = logging.getLogger("presidio-analyzer")  # where Presidio reports a regex timeout
 
 
+def _compile(pattern: Any, flags: int) -> None:
+    """Presidio's lazy compilation of a ``Pattern`` (kept on the pattern, shared)."""
+    if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
+        pattern.compiled_with_flags = flags
+        pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
+
+
 class PatternRunner:
     """``recognizer.analyze`` for a plain ``PatternRecognizer``: the same results, less work."""
 
@@ -30,6 +37,8 @@ class PatternRunner:
         self._recognizer = recognizer
         flags = recognizer.global_regex_flags
         self._gates = [gate(p.regex, flags) for p in recognizer.patterns]
+        for pattern in recognizer.patterns:  # now, as Presidio would on its first note: a gate
+            _compile(pattern, flags)  # may keep a pattern from running for many notes
 
     @classmethod
     def wrap(cls, recognizer: Any) -> Any:
@@ -47,9 +56,7 @@ class PatternRunner:
         for pattern, pattern_gate in zip(recognizer.patterns, self._gates, strict=True):
             if pattern_gate is not None and not pattern_gate.search(text):
                 continue  # the pattern cannot match this text
-            if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
-                pattern.compiled_with_flags = flags
-                pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
+            _compile(pattern, flags)
             try:
                 for match in pattern.compiled_regex.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
                     self._add(results, pattern, text, *match.span())
