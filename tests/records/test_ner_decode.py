@@ -74,3 +74,17 @@ def test_validity_follows_spacy_biluo_rules(nlp) -> None:  # type: ignore[no-unt
     assert allowed(False, 0, 1, False) == {"O"} | units
     assert allowed(True, person, 5, True) == {"I-PERSON", "L-PERSON"}  # may run over a space
     assert allowed(True, person, 1, False) == {"L-PERSON"}  # the last token closes it
+
+
+def test_a_network_of_another_shape_is_run_by_thinc(nlp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from strongroom.records import ner_decode
+    from strongroom.records.ner_network import UnsupportedNetwork
+
+    def refuse(tok2vec: object) -> None:
+        raise UnsupportedNetwork("another architecture")
+
+    monkeypatch.setattr(ner_decode, "TokenVectors", refuse)
+    texts = list(comparison_texts())[:60]
+    decoder = EntityDecoder(nlp.get_pipe("ner"))
+    got = _ents(decoder([nlp.make_doc(t) for t in texts]))
+    assert got == _ents(nlp.pipe(texts)) and sum(map(len, got)) > 20
