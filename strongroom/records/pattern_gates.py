@@ -60,8 +60,8 @@ class _Unknown(Exception):
 
 @dataclass(frozen=True)
 class Gate:
-    """Runs of characters every match of a pattern contains, rarest first: where one is
-    missing from a text, the pattern cannot match there."""
+    """Runs of characters every match of a pattern contains (the shorter search first): where
+    one is missing from a text, the pattern cannot match there."""
 
     runs: tuple[Any, ...]  # compiled ``regex`` searches
 
