@@ -12,7 +12,8 @@ What runs: the `--preset` decoder at `--seq` tokens a row, on random bytes (each
 `--pad` of its tokens are padding). Two fresh child processes, so that their peak memory compares:
 
 - non-DP: GemmaDecoder, SequenceLoss (mean over the batch), torch.optim.Adam (fused on CUDA),
-  bf16 autocast on CUDA; a fixed batch of exactly `--batch` rows a step, in passes of
+  bf16 autocast on CUDA (DP steps run in float32, so that the clipping bound holds: the ratio
+  includes that cost); a fixed batch of exactly `--batch` rows a step, in passes of
   `--physical` rows (gradient accumulation, as DP's BatchMemoryManager does). Each step is timed
   (torch.cuda.synchronize on CUDA); time a step = mean over `--steps` after `--warmup`.
 - DP: `strongroom.training.dp_sgd.train_dp` with a plan for `--units` people, so that the
@@ -24,7 +25,7 @@ What runs: the `--preset` decoder at `--seq` tokens a row, on random bytes (each
   TrainResult.seconds is the whole loop, with an accountant call at the last step (0.2 s and
   more on CPU, not the same for different step counts, so differences of runs are off by that
   much): instead the child times each step from the end of the one before, with
-  TrainSettings.on_step (after torch.cuda.synchronize on CUDA), as the non-DP steps are timed, in
+  train_dp's on_step hook (after torch.cuda.synchronize on CUDA), as the non-DP steps are timed, in
   one run of warmup + steps + 1 steps (the last, with the accountant call, is not measured).
 
 Poisson batches (with --units > --batch) vary in size, so the headline `token_time_ratio` is
@@ -335,19 +336,13 @@ def measurement(
 
 def dp_plan(args: argparse.Namespace) -> DPPlan:
     """A plan whose expected batch is args.batch and whose steps cover warmup + steps."""
-    from strongroom.privacy.plan import make_plan
+    from strongroom.privacy.plan import PrivacyParams, make_plan
 
     steps_per_epoch = -(-args.units // args.batch)  # 1 / q
     epochs = (args.warmup + args.steps + 2) / steps_per_epoch  # plan.steps > the steps run
     delta = min(1e-5, 0.5 / args.units)
-    return make_plan(
-        target_epsilon=8.0,
-        delta=delta,
-        units=args.units,
-        batch_size=args.batch,
-        epochs=epochs,
-        max_grad_norm=1.0,
-    )
+    params = PrivacyParams(target_epsilon=8.0, delta=delta, batch_size=args.batch, epochs=epochs)
+    return make_plan(params, units=args.units, privacy_unit="person")
 
 
 def dp_run(
@@ -364,23 +359,14 @@ def dp_run(
         seed=args.seed,
         physical_batch_size=args.physical,
         device=args.device,
-        bf16=True,
         max_steps=max_steps,  # at least 1: max_steps=0 would mean "no limit" to train_dp
-        progress=False,
         epsilon_every=10**9,  # no accountant call in the loop but the one at the last step
-        on_step=on_step,
     )
-    return train_dp(tokens, cfg, plan, settings)
+    return train_dp(tokens, cfg, plan, settings, progress=False, on_step=on_step)
 
 
 def step_clock(device: torch.device) -> tuple[list[float], Callable[[int], None]]:
-    """Times at which train_dp's steps end (TrainSettings.on_step), after a device sync."""
-    from dataclasses import fields
-
-    from strongroom.training.dp_sgd import TrainSettings
-
-    if "on_step" not in {f.name for f in fields(TrainSettings)}:
-        raise SystemExit("dp_overhead: TrainSettings has no on_step hook to time DP steps with")
+    """Times at which train_dp's steps end (its on_step hook), after a device sync."""
     ends: list[float] = []
 
     def on_step(step: int) -> None:

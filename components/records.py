@@ -6,19 +6,27 @@ from strongroom.components import BASE_IMAGE
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
-def ingest_op(source: str, contract: str, encoding: str, delimiter: str, ingested: Output[Dataset]):
+def ingest_op(records: dict, ingested: Output[Dataset]):
     """Stream CSV / Parquet / JSONL records (local, s3://, gs://) into Parquet; quarantine rows
     that cannot be parsed."""
+    from strongroom.run_record.params import RecordsParams
     from strongroom.stages import ingest_stage
 
-    counts = ingest_stage(source, contract, ingested.path, encoding=encoding, delimiter=delimiter)
+    params = RecordsParams.model_validate(records)
+    counts = ingest_stage(
+        params.path,
+        params.contract,
+        ingested.path,
+        encoding=params.encoding,
+        delimiter=params.csv_delimiter,
+    )
     ingested.metadata.update(counts)
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def validate_op(
     ingested: Input[Dataset],
-    contract: str,
+    records: dict,
     validated: Output[Dataset],
     report: Output[HTML],
     summary: Output[Artifact],
@@ -29,8 +37,10 @@ def validate_op(
     from pathlib import Path
 
     from strongroom.records.validate import REPORT_HTML, REPORT_JSON
+    from strongroom.run_record.params import RecordsParams
     from strongroom.stages import validate_stage
 
+    contract = RecordsParams.model_validate(records).contract
     counts = validate_stage(ingested.path, contract, validated.path)
     shutil.copyfile(Path(validated.path) / REPORT_HTML, report.path)
     shutil.copyfile(Path(validated.path) / REPORT_JSON, summary.path)
@@ -40,28 +50,35 @@ def validate_op(
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
-def deid_shards_op(key_file: str, shards: int) -> list[int]:
+def deid_shards_op(records: dict) -> list[int]:
     """Make the pseudonymisation key once, before the fan-out; the shard numbers."""
     from strongroom.records.shards import plan_shards
+    from strongroom.run_record.params import RecordsParams
 
-    return plan_shards(key_file, shards)
+    params = RecordsParams.model_validate(records)
+    return plan_shards(params.key_file, params.deid_shards)
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def deidentify_op(
     validated: Input[Dataset],
-    contract: str,
-    key_file: str,
+    records: dict,
     shard: int,
-    shards: int,
     deidentified: Output[Dataset],
 ):
     """One shard: drop / pseudonymise / generalise identifier columns; redact free text."""
+    from strongroom.run_record.params import RecordsParams
     from strongroom.stages import deidentify_stage
 
+    params = RecordsParams.model_validate(records)
     deidentified.metadata.update(
         deidentify_stage(
-            validated.path, contract, key_file, deidentified.path, shard=shard, shards=shards
+            validated.path,
+            params.contract,
+            params.key_file,
+            deidentified.path,
+            shard=shard,
+            shards=params.deid_shards,
         )
     )
 
@@ -72,28 +89,26 @@ def merge_deid_op(parts: Input[list[Dataset]], deidentified: Output[Dataset]):
     from strongroom.records.shards import merge_shards
 
     report = merge_shards([part.path for part in parts], deidentified.path)
-    deidentified.metadata.update(
-        {"rows": report["rows"], "residual": report["residual_identifiers"]}
-    )
+    deidentified.metadata.update({"rows": report.rows, "residual": report.residual_identifiers})
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def corpus_op(
     deidentified: Input[Dataset],
-    contract: str,
-    max_seq_len: int,
-    eval_fraction: float,
+    records: dict,
     corpus: Output[Dataset],
 ):
     """One byte-level example per person, split by person."""
+    from strongroom.run_record.params import RecordsParams
     from strongroom.stages import corpus_stage
 
+    params = RecordsParams.model_validate(records)
     corpus.metadata.update(
         corpus_stage(
             deidentified.path,
-            contract,
+            params.contract,
             corpus.path,
-            max_seq_len=max_seq_len,
-            eval_fraction=eval_fraction,
+            max_seq_len=params.max_seq_len,
+            eval_fraction=params.eval_fraction,
         )
     )

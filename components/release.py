@@ -9,24 +9,27 @@ from strongroom.components import BASE_IMAGE
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def register_op(
-    tracking_uri: str,
-    model_name: str,
-    contract: str,
+    records: dict,
+    release: dict,
     validated: Input[Dataset],
     deidentified: Input[Dataset],
     corpus: Input[Dataset],
     model: Input[Model],
     evaluation: Input[Artifact],
 ) -> NamedTuple("Registered", [("version", str), ("model_uri", str)]):
-    """MLflow run + pyfunc model + model card; a new registered version with the facts as tags."""
+    """MLflow run + pyfunc model (weights + sealed run record) + card; a new version tagged with
+    the facts; an entry in the privacy ledger."""
     from collections import namedtuple
 
     from strongroom.release import register_stage
+    from strongroom.run_record.params import RecordsParams, ReleaseParams
 
+    where = ReleaseParams.model_validate(release)
     out = register_stage(
-        tracking_uri=tracking_uri,
-        model_name=model_name,
-        contract=contract,
+        tracking_uri=where.tracking_uri,
+        model_name=where.model_name,
+        contract=RecordsParams.model_validate(records).contract,
+        seal_key_file=where.seal_key_file,
         validate_dir=validated.path,
         deid_dir=deidentified.path,
         corpus_dir=corpus.path,
@@ -37,16 +40,23 @@ def register_op(
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
-def gate_op(
-    tracking_uri: str, model_name: str, version: str, policy: str, decision: Output[Artifact]
-) -> bool:
-    """Evaluate the governance policy on the version's recorded facts; per-rule reasons.
+def gate_op(release: dict, version: str, decision: Output[Artifact]) -> bool:
+    """Evaluate the governance policy on the version's sealed run record; per-rule reasons.
 
     A single bool output on purpose: the kfp local runner cannot branch on NamedTuple fields.
     """
     from strongroom.release import gate_stage
+    from strongroom.run_record.params import ReleaseParams
 
-    result = gate_stage(tracking_uri, model_name, version, policy, decision.path)
+    where = ReleaseParams.model_validate(release)
+    result = gate_stage(
+        where.tracking_uri,
+        where.model_name,
+        version,
+        where.policy,
+        where.seal_key_file,
+        decision.path,
+    )
     for rule in result["rules"]:
         print(f"[{'PASS' if rule['passed'] else 'FAIL'}] {rule['id']}: {rule['reason']}")
     decision.metadata["passed"] = result["passed"]
@@ -54,8 +64,12 @@ def gate_op(
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
-def promote_op(tracking_uri: str, model_name: str, version: str, policy: str) -> str:
+def promote_op(release: dict, version: str) -> str:
     """Alias `staging`, after re-checking the gate."""
     from strongroom.release import promote
+    from strongroom.run_record.params import ReleaseParams
 
-    return promote(tracking_uri, model_name, version, policy)["alias"]
+    where = ReleaseParams.model_validate(release)
+    return promote(
+        where.tracking_uri, where.model_name, version, where.policy, where.seal_key_file
+    )["alias"]

@@ -8,40 +8,31 @@ from strongroom.components import BASE_IMAGE
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def train_op(
     corpus: Input[Dataset],
-    model_preset: str,
-    target_epsilon: float,
-    delta: float,
-    batch_size: int,
-    epochs: float,
-    max_grad_norm: float,
-    learning_rate: float,
-    seed: int,
-    physical_batch_size: int,
-    checkpoint_dir: str,
-    secure_mode: bool,
+    records: dict,
+    privacy: dict,
+    training: dict,
+    release: dict,
     model: Output[Model],
 ):
-    """DP-SGD (Opacus, Poisson over people, ghost clipping), noise calibrated to the target."""
+    """DP-SGD (Opacus, Poisson over people, ghost clipping), noise calibrated to the target;
+    what ran is sealed with the model."""
     import logging
 
+    from strongroom.run_record.params import RunParams
     from strongroom.stages import train_stage
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    params = RunParams.model_validate(
+        {"records": records, "privacy": privacy, "training": training, "release": release}
+    )
     model.metadata.update(
         train_stage(
             corpus.path,
             model.path,
-            model_preset=model_preset,
-            target_epsilon=target_epsilon,
-            delta=delta,
-            batch_size=batch_size,
-            epochs=epochs,
-            max_grad_norm=max_grad_norm,
-            learning_rate=learning_rate,
-            seed=seed,
-            physical_batch_size=physical_batch_size,
-            checkpoint_dir=checkpoint_dir,
-            secure_mode=secure_mode,
+            contract=params.records.contract,
+            privacy=params.privacy,
+            training=params.training,
+            seal_key_file=params.release.seal_key_file,
         )
     )
 

@@ -1,7 +1,10 @@
 """The compliance gate: a policy (YAML) evaluated on the facts recorded for a model version.
 
-Each rule compares one fact with a bound and yields pass/fail with a reason; a missing fact fails
-its rule (a gate that cannot see a fact must not wave the model through).
+Each rule compares one fact (a name defined in strongroom.run_record.facts; a policy naming any
+other is rejected when it loads) with a bound and yields pass/fail with a reason. The facts are
+the version's sealed run record, never its tags: when the record cannot be trusted (a seal that
+does not verify, edited tags, other weights) the `evidence` rule fails with the reasons, and a
+gate without trusted facts fails every rule.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from strongroom.config import load_yaml_model
+from strongroom.run_record.facts import Facts
 
 _OPS = {
     "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt,
@@ -31,11 +35,21 @@ class Rule(BaseModel):
     op: Literal["<=", "<", ">=", ">", "==", "!="]
     value: float | int | bool | str
 
+    @field_validator("fact")
+    @classmethod
+    def _known_fact(cls, name: str) -> str:
+        from strongroom.run_record.facts import fact_names
+
+        if name not in fact_names():
+            raise ValueError(f"unknown fact {name!r}; facts are: {', '.join(fact_names())}")
+        return name
+
 
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
+    version: int = 1  # bump when a rule changes: the decision records name and version
     regime: str = ""
     description: str = ""
     rules: list[Rule] = Field(min_length=1)
@@ -53,10 +67,12 @@ class GateDecision:
     policy: str
     passed: bool
     rules: list[RuleResult]
+    policy_version: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "policy": self.policy,
+            "policy_version": self.policy_version,
             "passed": self.passed,
             "rules": [asdict(r) for r in self.rules],
         }
@@ -73,10 +89,15 @@ def load_policy(name_or_path: str | Path) -> Policy:
     return load_yaml_model(name_or_path, Policy)
 
 
-def check_rule(rule: Rule, facts: dict[str, Any]) -> RuleResult:
-    if rule.fact not in facts:
+EVIDENCE_RULE = "evidence"
+
+
+def check_rule(rule: Rule, facts: Facts | None) -> RuleResult:
+    if facts is None:
+        return RuleResult(rule.id, False, "no trusted record of the version: see rule evidence")
+    actual = facts.get(rule.fact)
+    if actual is None:
         return RuleResult(rule.id, False, f"fact {rule.fact!r} was not recorded")
-    actual = facts[rule.fact]
     try:
         passed = bool(_OPS[rule.op](actual, rule.value))
     except TypeError:
@@ -89,6 +110,17 @@ def check_rule(rule: Rule, facts: dict[str, Any]) -> RuleResult:
     )
 
 
-def evaluate_policy(policy: Policy, facts: dict[str, Any]) -> GateDecision:
-    results = [check_rule(rule, facts) for rule in policy.rules]
-    return GateDecision(policy.name, all(r.passed for r in results), results)
+def evaluate_policy(
+    policy: Policy, facts: Facts | None, *, evidence_problems: list[str] | None = None
+) -> GateDecision:
+    """Every rule, after the evidence rule (the record verified, the tags match it)."""
+    problems = list(evidence_problems or [])
+    evidence = RuleResult(
+        EVIDENCE_RULE,
+        facts is not None and not problems,
+        "; ".join(problems) or "sealed run record verified; tags match it",
+    )
+    results = [evidence, *(check_rule(rule, facts) for rule in policy.rules)]
+    return GateDecision(
+        policy.name, all(r.passed for r in results), results, policy_version=policy.version
+    )

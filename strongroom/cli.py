@@ -24,24 +24,32 @@ DEMO_DOMAINS = {
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from strongroom.local_run import PipelineParams, new_run_dir, run_local, summarize
+    from strongroom.config import parse_groups
+    from strongroom.local_run import new_run_dir, run_local, summarize
     from strongroom.records.demo import write_demo_records
     from strongroom.records.demo_bank import write_bank_records
+    from strongroom.run_record.params import RecordsParams, ReleaseParams, RunParams
 
     file_name, contract, policy, model_name, people = DEMO_DOMAINS[args.domain]
+    # Checked before anything is written: every problem with the options at once.
+    checked = parse_groups(
+        {
+            "privacy": {"target_epsilon": args.epsilon, "epochs": args.epochs},
+            "training": {"model_preset": args.preset, "seed": args.seed},
+        },
+        RunParams,
+        source="demo",
+    )
+    privacy, training = checked["privacy"], checked["training"]
     run_dir = new_run_dir(args.workdir)
     print(f"strongroom demo: {args.units} synthetic {people}, target epsilon {args.epsilon}")
     write = write_bank_records if args.domain == "bank" else write_demo_records
-    records = write(run_dir / "records" / file_name, args.units, seed=args.seed)
-    params = PipelineParams(
-        records_path=str(records),
-        contract=contract,
-        policy=policy,
-        model_name=model_name,
-        target_epsilon=args.epsilon,
-        model_preset=args.preset,
-        epochs=args.epochs,
-        seed=args.seed,
+    records = write(run_dir / "records" / file_name, args.units, seed=args.records_seed)
+    params = RunParams(
+        records=RecordsParams(path=str(records), contract=contract),
+        privacy=privacy,
+        training=training,
+        release=ReleaseParams(model_name=model_name, policy=policy),
     )
     decision = run_local(params, run_dir)
     print("\n" + summarize(decision, run_dir))
@@ -49,7 +57,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from strongroom.local_run import load_params, new_run_dir, run_local, summarize
+    from strongroom.local_run import new_run_dir, run_local, summarize
+    from strongroom.run_record.params import load_params
 
     params = load_params(args.config)
     run_dir = new_run_dir(args.workdir)
@@ -66,16 +75,21 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from strongroom.privacy.plan import make_plan
+    from strongroom.config import parse_model
+    from strongroom.privacy.plan import PrivacyParams, make_plan
 
-    plan = make_plan(
-        target_epsilon=args.epsilon,
-        delta=args.delta,
-        units=args.units,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        max_grad_norm=args.max_grad_norm,
+    params = parse_model(
+        {
+            "target_epsilon": args.epsilon,
+            "delta": args.delta,
+            "batch_size": args.batch_size,
+            "epochs": args.epochs,
+            "max_grad_norm": args.max_grad_norm,
+        },
+        PrivacyParams,
+        source="strongroom plan",
     )
+    plan = make_plan(params, units=args.units, privacy_unit=args.unit)
     print(json.dumps(plan.to_dict(), indent=2))
     return 0
 
@@ -102,11 +116,38 @@ def _gate(args: argparse.Namespace) -> int:
     from strongroom.release import gate_version
 
     name, version = _split_ref(args.ref)
-    decision = gate_version(args.tracking_uri, name, version, args.policy)
+    decision = gate_version(args.tracking_uri, name, version, args.policy, args.seal_key_file)
     for rule in decision["rules"]:
         print(f"[{'pass' if rule['passed'] else 'FAIL'}] {rule['id']}: {rule['reason']}")
     print("PASSED" if decision["passed"] else "FAILED")
     return 0 if decision["passed"] else 3
+
+
+def _ledger(args: argparse.Namespace) -> int:
+    from strongroom.run_record.seal import load_seal_key
+    from strongroom.tracking import ledger
+
+    key = load_seal_key(args.seal_key_file) if args.seal_key_file else None
+    found = ledger.entries(args.tracking_uri, key=key, data_sha256=args.data)
+    groups: dict[tuple[str, str], list[ledger.LedgerEntry]] = {}
+    for entry in found:
+        groups.setdefault((entry.data_sha256, entry.unit), []).append(entry)
+    if not groups:
+        print("the ledger holds no runs" + (f" on data {args.data}" if args.data else ""))
+    for (data, unit), same in groups.items():
+        total = ledger.cumulative(same)
+        print(f"data {data}  unit {unit}  runs {len(same)}")
+        for entry in same:
+            m, seal = entry.mechanism, "sealed" if entry.verified else "seal not verified"
+            print(
+                f"  {entry.model:<32} sigma {m.noise_multiplier:.4f} q {m.sampling_rate:.5f} "
+                f"steps {m.steps} delta {m.delta:g} epsilon {m.epsilons().reported:.4f} ({seal})"
+            )
+        print(
+            f"  cumulative epsilon {total.reported:.4f} at delta {total.delta:g} "
+            f"(PRV {total.prv:.4f}, PLD {total.pld:.4f})"
+        )
+    return 0
 
 
 def _stage(args: argparse.Namespace) -> int:
@@ -155,7 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epsilon", type=float, default=4.0, help="target epsilon (per person)")
     demo.add_argument("--epochs", type=float, default=3.0, help="passes over the patients")
     demo.add_argument("--preset", default="demo", help="model preset")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="reproducible training for tests and debugging: NOT a DP release, fails every policy",
+    )
+    demo.add_argument("--records-seed", type=int, default=0, help="seed of the generated records")
     demo.add_argument("--workdir", default="strongroom-runs", help="parent of the run directory")
     demo.set_defaults(func=_demo)
 
@@ -175,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--batch-size", type=int, default=64, help="expected logical batch")
     plan.add_argument("--epochs", type=float, default=3.0)
     plan.add_argument("--max-grad-norm", type=float, default=1.0)
+    plan.add_argument("--unit", default="person", help="what one privacy unit is called")
     plan.set_defaults(func=_plan)
 
     card = sub.add_parser("card", help="print the model card of a registered version")
@@ -185,8 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
     gate = sub.add_parser("gate", help="(re)evaluate a policy on a registered version")
     gate.add_argument("ref", help="MODEL/VERSION")
     gate.add_argument("--policy", default="hipaa", help="built-in name or YAML path")
+    gate.add_argument(
+        "--seal-key-file",
+        default="",
+        help="the key that sealed the record (or $STRONGROOM_SEAL_KEY)",
+    )
     _tracking_arg(gate)
     gate.set_defaults(func=_gate)
+
+    led = sub.add_parser("ledger", help="cumulative epsilon per data set and privacy unit")
+    led.add_argument("--data", help="records fingerprint (sha256) to show; default: all")
+    led.add_argument("--seal-key-file", help="verify each entry's seal with this key")
+    _tracking_arg(led)
+    led.set_defaults(func=_ledger)
 
     for name, text in (("ingest", "ingest records"), ("validate", "ingest + validate records")):
         stage = sub.add_parser(name, help=text)

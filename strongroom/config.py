@@ -45,3 +45,20 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
     except yaml.YAMLError as error:
         raise ConfigError(str(path), [f"not valid YAML: {error}"]) from None
     return parse_model(data, model, source=str(path))
+
+
+def parse_groups(
+    groups: dict[str, dict[str, object]], model: type[BaseModel], *, source: str
+) -> dict[str, BaseModel]:
+    """Validate some groups (fields of `model` that are models themselves), every problem of
+    every group in one ConfigError."""
+    parsed, problems = {}, []
+    for name, data in groups.items():
+        group_model = model.model_fields[name].annotation
+        try:
+            parsed[name] = group_model.model_validate(data)  # type: ignore[union-attr]
+        except ValidationError as error:
+            problems.extend(f"{name}.{line}" for line in format_validation_error(error))
+    if problems:
+        raise ConfigError(source, problems)
+    return parsed

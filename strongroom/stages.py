@@ -13,17 +13,18 @@ from typing import Any
 import numpy as np
 
 from strongroom.corpus import build as corpus_build
+from strongroom.privacy.plan import PrivacyParams
 from strongroom.records import deidentify as deid
 from strongroom.records import ingest as ing
 from strongroom.records import validate as val
 from strongroom.records.contract import load_contract
-from strongroom.records.io import read_json, write_json
+from strongroom.records.io import read_json
 from strongroom.records.readers import ReadOptions
+from strongroom.run_record.reports import ValidationReport
+from strongroom.training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "model.pt"
-TRAIN_JSON = "train_report.json"
-EVAL_JSON = "eval_report.json"
 STAGING = "staging"
 
 
@@ -44,15 +45,22 @@ def ingest_stage(
 def validate_stage(ingest_dir: str, contract: str, out_dir: str) -> dict[str, Any]:
     result = val.validate(Path(ingest_dir) / ing.RECORDS_FILE, load_contract(contract), out_dir)
     manifest = read_json(Path(ingest_dir) / ing.MANIFEST_FILE)
-    report = {
-        **result.report,
-        "source_rows_in": manifest["rows_in"],
-        "ingest_rows_quarantined": manifest["rows_quarantined"],
-        "source_sha256": manifest["source_sha256"],
-        "sources": manifest["sources"],
+    report = ValidationReport.model_validate(
+        {
+            **result.report,
+            "source_rows_in": manifest["rows_in"],
+            "ingest_rows_quarantined": manifest["rows_quarantined"],
+            "source_sha256": manifest["source_sha256"],
+            "sources": manifest["sources"],
+        }
+    )
+    report.write(out_dir)
+    return {
+        "rows_in": report.rows_in,
+        "rows_ok": report.rows_ok,
+        "rows_quarantined": report.rows_quarantined,
+        "success": report.success,
     }
-    write_json(Path(out_dir) / val.REPORT_JSON, report)
-    return {k: report[k] for k in ("rows_in", "rows_ok", "rows_quarantined", "success")}
 
 
 def deidentify_stage(
@@ -99,80 +107,63 @@ def train_stage(
     corpus_dir: str,
     out_dir: str,
     *,
-    model_preset: str,
-    target_epsilon: float,
-    delta: float,
-    batch_size: int,
-    epochs: float,
-    max_grad_norm: float,
-    learning_rate: float,
-    seed: int,
-    physical_batch_size: int = 0,
-    checkpoint_dir: str = "",
-    secure_mode: bool = False,
+    contract: str,
+    privacy: PrivacyParams,
+    training: TrainSettings,
+    seal_key_file: str,
 ) -> dict[str, Any]:
-    """DP-train on the corpus; `checkpoint_dir` (a volume that outlives the pod) makes it resumable."""
+    """DP-train on the corpus and seal what ran; `training.checkpoint_dir` makes it resumable."""
     from dataclasses import replace
 
     from strongroom.model.config import preset
     from strongroom.privacy.plan import make_plan
-    from strongroom.training.dp_sgd import TrainSettings, save_checkpoint, train_dp
+    from strongroom.run_record.evidence import make_evidence
+    from strongroom.run_record.reports import TrainReport
+    from strongroom.run_record.seal import load_seal_key
+    from strongroom.training.checkpoint import fingerprint_tokens
+    from strongroom.training.dp_sgd import finish_state, save_checkpoint, train_dp
     from strongroom.training.parts import rank_and_world
 
+    key = load_seal_key(seal_key_file, create=True)
     tokens = np.load(Path(corpus_dir) / corpus_build.TRAIN_FILE)
-    cfg = replace(preset(model_preset), max_seq_len=int(tokens.shape[1]))
-    plan = make_plan(
-        target_epsilon=target_epsilon,
-        delta=delta,
-        units=len(tokens),
-        batch_size=batch_size,
-        epochs=epochs,
-        max_grad_norm=max_grad_norm,
-    )
+    cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[1]))
+    unit = load_contract(contract).unit_name
+    plan = make_plan(privacy, units=len(tokens), privacy_unit=unit)
     log.info(
-        "DP plan: sigma %.4f, q %.5f, %d steps",
-        plan.noise_multiplier,
-        plan.sampling_rate,
-        plan.steps,
-    )
-    settings = TrainSettings(
-        learning_rate=learning_rate,
-        seed=seed,
-        secure_mode=secure_mode,
-        physical_batch_size=physical_batch_size or None,
-        state_dir=checkpoint_dir or None,
-    )
-    result = train_dp(tokens, cfg, plan, settings)
-    if rank_and_world()[0] != 0:  # under torchrun, rank 0 writes the model and the report
-        return {"epsilon": result.epsilon, "steps": result.steps}
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    save_checkpoint(str(Path(out_dir) / CHECKPOINT), result, plan)
-    report = {
-        "privacy": result.privacy(plan),
-        "model": {
-            "preset": model_preset,
-            "parameters": result.model.num_parameters(),
-            **cfg.to_dict(),
-        },
-        "train": {
-            "learning_rate": learning_rate,
-            "seed": seed,
-            "seconds": round(result.seconds, 2),
-            "resumed_from_step": result.resumed_from,
-            "physical_batch_size": physical_batch_size or None,
-            "secure_mode": secure_mode,
-        },
-        "steps": result.log.to_dict(),  # per step: loss, batch size, clip fraction; epsilon
-    }
-    write_json(Path(out_dir) / TRAIN_JSON, report)
-    return {"epsilon": result.epsilon, "epsilon_pld": result.epsilon_pld, "steps": result.steps}
+        "DP plan: sigma %.4f, q %.5f, %d steps, %s randomness",
+        plan.noise_multiplier, plan.sampling_rate, plan.steps,
+        "secure" if training.secure_rng else "SEEDED (not a DP release)",
+    )  # fmt: skip
+    result = train_dp(tokens, cfg, plan, training)
+    if rank_and_world()[0] == 0:  # under torchrun, rank 0 writes the model and the report
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        save_checkpoint(Path(out_dir) / CHECKPOINT, result)
+        assert result.mechanism is not None and result.epsilons is not None
+        evidence = make_evidence(
+            mechanism=result.mechanism, epsilons=result.epsilons,
+            target_epsilon=plan.target_epsilon, max_grad_norm=plan.max_grad_norm,
+            units=plan.units, seed=training.seed, stopped_early=result.stopped_early,
+            resumed_from_step=result.resumed_from, corpus_sha256=fingerprint_tokens(tokens),
+            model_file=Path(out_dir) / CHECKPOINT, key=key,
+        )  # fmt: skip
+        TrainReport(
+            evidence=evidence,
+            model_preset=training.model_preset,
+            parameters=result.model.num_parameters(),
+            learning_rate=training.learning_rate,
+            seconds=round(result.seconds, 2),
+            steps=result.log.to_dict(),  # per step: loss, batch size, clip fraction; epsilon
+        ).write(out_dir)
+    finish_state(training, completed=not result.stopped_early)
+    return {"epsilon": result.epsilon, "steps": result.steps}
 
 
 def evaluate_stage(model_dir: str, corpus_dir: str, out_dir: str) -> dict[str, Any]:
+    from strongroom.run_record.reports import EvalReport
     from strongroom.training.dp_sgd import load_checkpoint
     from strongroom.training.evaluate import held_out_loss
 
-    model, _ = load_checkpoint(str(Path(model_dir) / CHECKPOINT))
+    model = load_checkpoint(Path(model_dir) / CHECKPOINT)
     metrics = held_out_loss(model, np.load(Path(corpus_dir) / corpus_build.EVAL_FILE))
-    write_json(Path(out_dir) / EVAL_JSON, metrics)
+    EvalReport(**metrics).write(out_dir)
     return metrics

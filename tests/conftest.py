@@ -44,6 +44,36 @@ def stage_dirs(tmp_path_factory: pytest.TempPathFactory, demo_csv: Path) -> dict
     return dirs
 
 
+@pytest.fixture(scope="session")
+def store(stage_dirs, tmp_path_factory):
+    """Two registered versions of model `m` on the same records: (uri, seal key file,
+    {"secure": version, "seeded": version}, root)."""
+    from strongroom.privacy.plan import PrivacyParams
+    from strongroom.release import register_stage
+    from strongroom.stages import evaluate_stage, train_stage
+    from strongroom.training.settings import TrainSettings
+
+    root = tmp_path_factory.mktemp("release")
+    key_file, uri = str(root / "seal.key"), f"sqlite:///{root / 'mlflow.db'}"
+    versions = {}
+    for name, seed, epochs in (("secure", None, 1.0), ("seeded", 3, 2.0)):
+        model_dir, eval_dir = str(root / f"{name}-model"), str(root / f"{name}-eval")
+        train_stage(
+            stage_dirs["corpus"], model_dir, contract="hospital_encounters",
+            privacy=PrivacyParams(target_epsilon=4.0, delta=1e-5, batch_size=4, epochs=epochs),
+            training=TrainSettings(model_preset="tiny", seed=seed), seal_key_file=key_file,
+        )  # fmt: skip
+        evaluate_stage(model_dir, stage_dirs["corpus"], eval_dir)
+        registered = register_stage(
+            tracking_uri=uri, model_name="m", contract="hospital_encounters",
+            seal_key_file=key_file, validate_dir=stage_dirs["validate"],
+            deid_dir=stage_dirs["deid"], corpus_dir=stage_dirs["corpus"], model_dir=model_dir,
+            eval_dir=eval_dir,
+        )  # fmt: skip
+        versions[name] = registered["version"]
+    return uri, key_file, versions, root
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     frame.to_csv(path, index=False)
     return path

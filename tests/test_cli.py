@@ -20,3 +20,11 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(demo_frame, tmp_path, capsy
     assert error.startswith("strongroom: ") and "export.csv: missing column(s)" in error
     assert "Traceback" not in error
     assert main(["ingest", str(source), "--delimiter", ";", "--out", str(tmp_path / "o")]) == 0
+
+
+def test_demo_options_are_checked_at_once_before_anything_is_written(tmp_path, capsys):
+    argv = ["demo", "--epsilon", "nan", "--preset", "huge", "--workdir", str(tmp_path / "runs")]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "privacy.target_epsilon" in error and "training.model_preset" in error
+    assert "Traceback" not in error and not (tmp_path / "runs").exists()

@@ -17,10 +17,11 @@ import pandas as pd
 from strongroom.corpus.tokenizer import encode, pad_batch
 from strongroom.records.contract import Contract, Treatment
 from strongroom.records.io import read_strings, write_json
+from strongroom.run_record.reports import CorpusReport
 
 TRAIN_FILE = "train.npy"
 EVAL_FILE = "eval.npy"
-REPORT_JSON = "corpus_report.json"
+REPORT_JSON = CorpusReport.FILE  # the typed report owns its name
 
 
 @dataclass(frozen=True)

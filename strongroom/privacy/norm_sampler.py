@@ -30,7 +30,8 @@ def _weight_norms(activations: torch.Tensor, backprops: torch.Tensor) -> torch.T
 def mixed_linear_norm_sample(
     layer: nn.Linear, activations: list[torch.Tensor], backprops: torch.Tensor
 ) -> dict[nn.Parameter, torch.Tensor]:
-    a = activations[0].to(backprops.dtype)
+    # Float32 whatever the layer ran in: a norm rounded to bfloat16 can understate it by 2^-9.
+    a, backprops = activations[0].float(), backprops.float()
     if backprops.dim() == 2:  # [B, d]: no sequence dimension
         a, backprops = a.unsqueeze(1), backprops.unsqueeze(1)
     a, backprops = a.flatten(1, -2), backprops.flatten(1, -2)  # [B, T, d]

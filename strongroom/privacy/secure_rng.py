@@ -1,4 +1,4 @@
-"""Cryptographically secure randomness for DP-SGD's sampling and noise (`secure_mode`).
+"""Cryptographically secure randomness for DP-SGD's sampling and noise: the default (no seed).
 
 A DP guarantee assumes the attacker cannot predict the noise. torch's generators (Philox,
 Mersenne Twister) are predictable from their state; Opacus' own secure mode needs torchcsprng,
@@ -9,7 +9,7 @@ the operating system's CSPRNG (`os.urandom`), through the `cryptography` package
 - Gaussian noise: Box-Muller on 53-bit uniforms in float64, then cast to the gradient's dtype.
 
 Cost: 8 bytes of keystream and a float64 transform per parameter per step (about 0.1 s per 10M
-parameters on one CPU core), so it suits the production profile, not quick trials. The draws are
+parameters on one CPU core): every run pays it, since a seeded run is no DP release. The draws are
 not reproducible and not restored on resume (the privacy accounting does not depend on them).
 Caveat: the noise is a float64 Gaussian rounded to float32, not a discrete Gaussian; the
 floating-point attacks on textbook samplers (Mironov 2012) are mitigated, not excluded.

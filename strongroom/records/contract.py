@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -37,11 +38,14 @@ class ColumnSpec(BaseModel):
     min: float | None = None  # inclusive range for int/float columns
     max: float | None = None
     allowed: list[str] | None = None  # closed set of values
-    pattern: str | None = None  # full-match regular expression on the text form
+    pattern: str | None = None  # full-match regular expression on the text form; ASCII \d \w \s
     max_length: int | None = None  # characters, for strings
     format: FormatName | None = None  # a named format: regex, value set, check digits (formats.py)
     not_future: bool = False  # date / datetime columns: no value after the day of the run
     entity: str | None = None  # placeholder for its values in free text (PERSON -> <PERSON>)
+    # Only meaningful for the privacy-unit column: identifiers are case-folded before
+    # pseudonymisation (p0000001 and P0000001 are one person) unless this is true.
+    case_sensitive: bool = False
     description: str = ""
 
     @model_validator(mode="after")
@@ -51,6 +55,24 @@ class ColumnSpec(BaseModel):
         if (self.min is not None or self.max is not None) and self.type not in ("int", "float"):
             raise ValueError("min / max apply to int and float columns")
         return self
+
+
+# An inline flag group that turns on Unicode matching, e.g. (?u) or (?iu:...), whose "(" is not
+# escaped (an even run of backslashes before it): in `\(?u` the "(" is optional and literal.
+_ASKS_FOR_UNICODE = re.compile(r"(?<!\\)(?:\\\\)*\(\?[aiLmsux-]*u")
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    r"""A contract `pattern` as validation applies it: `.search` matches the whole value, and
+    \d, \w, \s are ASCII. Raises re.error for a pattern that does not compile.
+
+    Python's \d and \w are Unicode by default, so `P\d{7}` would pass Arabic-Indic or full-width
+    digits, and one identifier could enter in several spellings. A pattern that wants Unicode
+    classes asks for them itself, e.g. `P(?u:\d){7}`. The anchors are the ones validation has
+    always used, so a pattern is valid or invalid exactly as before.
+    """
+    flags = 0 if _ASKS_FOR_UNICODE.search(pattern) else re.ASCII
+    return re.compile(f"^(?:{pattern})$", flags)
 
 
 class PairCheck(BaseModel):
@@ -92,6 +114,11 @@ class Contract(BaseModel):
     name: str
     description: str = ""
     privacy_unit: str  # the column naming the person: the unit of the DP guarantee
+    # What one privacy unit is, declared (policies check this, never a column name): `person`
+    # for a per-person guarantee; `account` or `record` are weaker and shipped policies refuse them.
+    # No default: the data steward states it.
+    unit_kind: Literal["person", "household", "account", "record"]
+    unit_name: str = ""  # what a unit is called here (patient, customer); default: unit_kind
     primary_key: str  # unique per row
     columns: dict[str, ColumnSpec] = Field(min_length=1)
     pair_checks: list[PairCheck] = Field(default_factory=list)
@@ -126,6 +153,8 @@ class Contract(BaseModel):
                 problems.append(f"columns.{name}: free_text columns take treatment keep or drop")
         if problems:
             raise ValueError("\n".join(problems))  # one line each in the ConfigError
+        if not self.unit_name:
+            self.unit_name = self.unit_kind
         return self
 
     def identifier_columns(self) -> list[str]:

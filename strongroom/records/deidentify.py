@@ -2,14 +2,14 @@
 
 After this step no direct identifier remains. A residual check looks for each row's own
 identifier values in what is written; the count goes to the report (and the gate), the values never.
+The privacy-unit column is brought to one canonical form before it is pseudonymised (unit_ids.py),
+so one person is one unit however their identifier was typed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +18,9 @@ from typing import Any
 import pandas as pd
 
 from strongroom.errors import StrongroomError
-from strongroom.records.contract import Contract, Treatment
-from strongroom.records.io import read_strings, write_json, write_strings
+from strongroom.keys import load_hex_key
+from strongroom.records.contract import ColumnSpec, Contract, Treatment
+from strongroom.records.io import read_strings, write_strings
 from strongroom.records.near_miss import is_name_word, scrub_near_misses
 from strongroom.records.pii import (
     english_words,
@@ -27,9 +28,11 @@ from strongroom.records.pii import (
     redact_texts,
     scrub_known_values,
 )
+from strongroom.records.unit_ids import merged_unit_values, normalize_unit_id
+from strongroom.run_record.reports import DeidReport
 
 DEIDENTIFIED_FILE = "deidentified.parquet"
-REPORT_JSON = "deidentify_report.json"
+REPORT_JSON = DeidReport.FILE  # the typed report owns its name
 KEY_ENV = "STRONGROOM_PSEUDONYM_KEY"  # hex key; on Kubeflow, from a Kubernetes Secret
 
 # HIPAA Safe Harbor: 3-digit ZIP areas with 20,000 people or fewer become "000" (2000 census).
@@ -50,18 +53,7 @@ class DeidentifyResult:
 
 def load_key(key_file: str | Path | None, *, create: bool = False) -> bytes:
     """The pseudonymisation key: $STRONGROOM_PSEUDONYM_KEY, else a key file (made if asked)."""
-    if os.environ.get(KEY_ENV):
-        return bytes.fromhex(os.environ[KEY_ENV])
-    if key_file is None:
-        raise StrongroomError(f"no pseudonymisation key: set {KEY_ENV} or pass a key file")
-    path = Path(key_file)
-    if not path.exists():
-        if not create:
-            raise StrongroomError(f"{path}: pseudonymisation key file not found")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return bytes.fromhex(path.read_text().strip())
+    return load_hex_key(key_file, env=KEY_ENV, what="pseudonymisation key", create=create)
 
 
 def pseudonym(key: bytes, column: str, value: str) -> str:
@@ -136,6 +128,21 @@ def _row_residuals(
     return found
 
 
+def _pseudonyms(
+    values: pd.Series, name: str, key: bytes, *, unit: ColumnSpec | None
+) -> list[str | None]:
+    """Pseudonyms of a column's values. `unit` is the spec of the privacy-unit column: its values
+    are normalised first, since each spelling of one identifier would otherwise be its own DP
+    unit. Other columns keep their exact values (validation checked them as they are)."""
+
+    def canonical(value: str) -> str:
+        return (
+            value if unit is None else normalize_unit_id(value, case_sensitive=unit.case_sensitive)
+        )
+
+    return [None if v is None else pseudonym(key, name, canonical(v)) for v in values]
+
+
 def _transform_columns(frame: pd.DataFrame, contract: Contract, key: bytes) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for name, spec in contract.columns.items():
@@ -143,7 +150,8 @@ def _transform_columns(frame: pd.DataFrame, contract: Contract, key: bytes) -> p
         if t == Treatment.DROP:
             continue
         if t == Treatment.PSEUDONYMIZE:
-            out[name] = [None if v is None else pseudonym(key, name, v) for v in frame[name]]
+            unit = spec if name == contract.privacy_unit else None
+            out[name] = _pseudonyms(frame[name], name, key, unit=unit)
         elif t == Treatment.KEEP:
             out[name] = frame[name]
         else:
@@ -190,26 +198,32 @@ def deidentify(
     for i, known in enumerate(known_per_row):
         residual.update(_row_residuals(out.iloc[i], frame.iloc[i], known, contract))
     identifier_cells = int(frame[contract.identifier_columns()].notna().sum().sum())
+    unit = contract.columns[contract.privacy_unit]
+    merged = merged_unit_values(frame[contract.privacy_unit], case_sensitive=unit.case_sensitive)
     write_strings(out, output_dir / DEIDENTIFIED_FILE)
-    report = {
-        "contract": contract.name,
-        "rows": len(frame),
-        "columns_dropped": [n for n, s in contract.columns.items() if s.treatment == "drop"],
-        "columns_pseudonymized": [
+    report = DeidReport(
+        contract=contract.name,
+        rows=len(frame),
+        columns_dropped=[n for n, s in contract.columns.items() if s.treatment == "drop"],
+        columns_pseudonymized=[
             n for n, s in contract.columns.items() if s.treatment == "pseudonymize"
         ],
-        "columns_generalized": {
+        columns_generalized={
             n: s.treatment.value
             for n, s in contract.columns.items()
             if s.treatment in (Treatment.YEAR, Treatment.AGE_90, Treatment.ZIP3)
         },
-        "identifier_cells_removed": identifier_cells,
-        "known_values_scrubbed_from_text": known_hits,
-        "misspelt_values_scrubbed_from_text": misspelt_hits,  # near_miss: "Jonh" for John
-        "text_entities_redacted": dict(sorted(entity_counts.items())),
-        "residual_identifiers": sum(residual.values()),
-        "residual_identifiers_by_type": dict(sorted(residual.items())),  # counts, never values
-    }
-    write_json(output_dir / REPORT_JSON, report)
-    removed = identifier_cells + known_hits + misspelt_hits + sum(entity_counts.values())
-    return DeidentifyResult(len(frame), removed, sum(residual.values()), report)
+        identifier_cells_removed=identifier_cells,
+        # distinct raw spellings of the privacy unit that became one person with another: a
+        # count, never the values (summed over shards: spellings in different shards not seen)
+        unit_values_merged=merged,
+        known_values_scrubbed_from_text=known_hits,
+        misspelt_values_scrubbed_from_text=misspelt_hits,  # near_miss: "Jonh" for John
+        text_entities_redacted=dict(sorted(entity_counts.items())),
+        residual_identifiers=sum(residual.values()),
+        residual_identifiers_by_type=dict(sorted(residual.items())),  # counts, never values
+    )
+    report.write(output_dir)
+    return DeidentifyResult(
+        len(frame), report.identifiers_removed, report.residual_identifiers, report.model_dump()
+    )

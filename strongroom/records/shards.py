@@ -8,23 +8,12 @@ people, which breaks the per-person guarantee.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 
-from strongroom.records.deidentify import DEIDENTIFIED_FILE, REPORT_JSON, load_key
-from strongroom.records.io import read_json, write_json
-
-_SUMMED = (
-    "rows",
-    "identifier_cells_removed",
-    "known_values_scrubbed_from_text",
-    "misspelt_values_scrubbed_from_text",
-    "residual_identifiers",
-)
-_COUNTED = ("text_entities_redacted", "residual_identifiers_by_type")
+from strongroom.records.deidentify import DEIDENTIFIED_FILE, load_key
+from strongroom.run_record.reports import DeidReport
 
 
 def plan_shards(key_file: str | None, shards: int) -> list[int]:
@@ -35,7 +24,7 @@ def plan_shards(key_file: str | None, shards: int) -> list[int]:
     return list(range(shards))
 
 
-def merge_shards(part_dirs: list[str | Path], output_dir: str | Path) -> dict[str, Any]:
+def merge_shards(part_dirs: list[str | Path], output_dir: str | Path) -> DeidReport:
     """Concatenate the shards' de-identified rows and add up their reports (counts only)."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -44,14 +33,6 @@ def merge_shards(part_dirs: list[str | Path], output_dir: str | Path) -> dict[st
     with pq.ParquetWriter(output_dir / DEIDENTIFIED_FILE, schema) as writer:
         for part in parts:
             writer.write_table(pq.read_table(part / DEIDENTIFIED_FILE, schema=schema))
-    reports = [read_json(part / REPORT_JSON) for part in parts]
-    merged = {**reports[0], "shards": len(parts)}
-    for name in _SUMMED:
-        merged[name] = sum(r[name] for r in reports)
-    for name in _COUNTED:
-        total: Counter[str] = Counter()
-        for report in reports:
-            total.update(report.get(name, {}))
-        merged[name] = dict(sorted(total.items()))
-    write_json(output_dir / REPORT_JSON, merged)
+    merged = DeidReport.merged([DeidReport.load(part) for part in parts])
+    merged.write(output_dir)
     return merged

@@ -32,11 +32,12 @@ from strongroom.records.expectations import Check, row_checks, validation_frame
 from strongroom.records.io import strings_frame, write_json
 from strongroom.records.readers import LINE, SOURCE
 from strongroom.records.report import render_validation_html
+from strongroom.run_record.reports import ValidationReport
 
 log = logging.getLogger(__name__)
 VALIDATED_FILE = "validated.parquet"
 QUARANTINE_FILE = "quarantine.parquet"
-REPORT_JSON = "validation_report.json"
+REPORT_JSON = ValidationReport.FILE  # the typed report owns its name
 REPORT_HTML = "validation_report.html"
 REASONS = "__reasons__"
 _ROW = "__row__"  # position in the chunk: the only thing read back from GX results

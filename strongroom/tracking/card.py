@@ -1,21 +1,25 @@
-"""The model card: the privacy guarantee and how it was obtained, in Markdown and JSON."""
+"""The model card: the privacy guarantee, how it was obtained, and what is outside it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from strongroom.run_record.facts import Facts
+
 _PRIVACY_ROWS = [
-    ("epsilon", "privacy.epsilon", "spent, by the training accountant"),
-    ("epsilon (cross-check)", "privacy.epsilon_pld", "recomputed with dp_accounting PLD"),
+    ("epsilon", "privacy.epsilon", "reported: the larger of the two accountants"),
+    ("epsilon (PRV)", "privacy.epsilon_prv", "Opacus privacy random variable accountant"),
+    ("epsilon (PLD)", "privacy.epsilon_pld", "Google dp_accounting, privacy loss distributions"),
     ("delta", "privacy.delta", ""),
-    ("privacy unit", "privacy.unit", "one person = one training example"),
+    ("privacy unit", "privacy.unit_name", "one person = one training example"),
+    ("adjacency", "privacy.adjacency", "add or remove all of one person's records"),
     ("target epsilon", "privacy.target_epsilon", ""),
     ("noise multiplier", "privacy.noise_multiplier", "sigma"),
     ("sampling rate", "privacy.sampling_rate", "Poisson, per person"),
     ("steps", "privacy.steps", ""),
-    ("clipping norm", "privacy.max_grad_norm", "per person"),
-    ("accountant", "privacy.accountant", ""),
-    ("people in training", "privacy.units", ""),
+    ("clipping norm", "privacy.max_grad_norm", "per person, float32"),
+    ("people in training", "privacy.units", "N, treated as public"),
+    ("secure randomness", "privacy.secure_rng", "sampling and noise from the OS CSPRNG"),
 ]
 
 
@@ -25,45 +29,75 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def render_card(model_name: str, facts: dict[str, Any]) -> str:
-    """Markdown card. Holds facts (counts, parameters), never a record value."""
-    rows = "\n".join(
-        f"| {label} | {_fmt(facts.get(key, 'n/a'))} | {note} |"
-        for label, key, note in _PRIVACY_ROWS
+def _release_note(facts: Facts) -> str:
+    if facts.privacy.secure_rng:
+        return ""
+    return (
+        "\n> **NOT A DP RELEASE.** This run was seeded: whoever knows the seed can regenerate its "
+        "sampling and noise, so the guarantee below does not hold. Use it for tests only; every "
+        "shipped policy fails it.\n"
     )
-    unit = facts.get("privacy.unit", "person")
-    return f"""# Model card: {model_name}
 
+
+def render_card(model_name: str, facts: Facts) -> str:
+    """Markdown card. Holds facts (counts, parameters), never a record value."""
+    flat = facts.flat()
+    rows = "\n".join(
+        f"| {label} | {_fmt(flat[key])} | {note} |" for label, key, note in _PRIVACY_ROWS
+    )
+    p = facts.privacy
+    stopped = (
+        "\n- training stopped before its plan (SIGTERM or max_steps): the epsilon is that of the "
+        "steps taken; the model is unfinished\n"
+        if facts.train.stopped_early
+        else ""
+    )
+    return f"""# Model card: {model_name}
+{_release_note(facts)}
 A Gemma-style byte-level decoder trained with DP-SGD (Opacus) on de-identified
-`{facts.get("data.contract", "?")}` records.
+`{facts.data.contract}` records.
 
 ## Privacy guarantee
 
-({_fmt(facts.get("privacy.epsilon"))}, {_fmt(facts.get("privacy.delta"))})-differential privacy
-with the **person** as the privacy unit (column `{unit}`): adding or removing all records of one
-person changes the distribution of the trained weights by at most that much. Sampling was Poisson over people, each
-person contributed one clipped example per step, and Gaussian noise was added to every step.
-
+({_fmt(p.epsilon)}, {_fmt(p.delta)})-differential privacy with the **{p.unit_name}** as the
+privacy unit (the contract declares the unit a {p.unit_kind}; column `{p.unit_column}`): adding or
+removing all records of one {p.unit_name} changes the distribution of the trained weights by at
+most that much. Sampling was Poisson over {p.unit_name}s, each contributed one example clipped in
+float32 per step, and Gaussian noise was added to every step.
+{stopped}
 | quantity | value | note |
 |---|---|---|
 {rows}
 
+All runs on the same records registered in this store, composed: epsilon
+{_fmt(facts.ledger.cumulative_epsilon) if facts.ledger.cumulative_epsilon is not None else "computed by the gate"}
+(`strongroom ledger --data {facts.data.sha256[:12]}`).
+
+### Outside the guarantee
+
+- The number of {p.unit_name}s N (and so the sampling rate, steps and noise) is treated as public.
+- Held-out loss and perplexity below are exact statistics of {p.unit_name}s not trained on; they
+  are published beside the guarantee, not covered by it.
+- Per-step loss, clip fraction and batch size are not published (they are exact statistics of
+  the people trained on); they stay in the pipeline's training report.
+
 ## Data
 
-- rows in: {_fmt(facts.get("validation.rows_in"))}; quarantined: {_fmt(facts.get("validation.rows_quarantined"))}
-- validation passed: {_fmt(facts.get("validation.success"))}
-- identifiers removed: {_fmt(facts.get("deid.identifiers_removed"))}; residual identifiers found:
-  {_fmt(facts.get("deid.residual_identifiers"))}
-- examples truncated at {_fmt(facts.get("corpus.max_seq_len"))} tokens: {_fmt(facts.get("corpus.truncated"))}
-- records fingerprint (sha256): `{facts.get("data.sha256", "?")}`
+- rows in: {_fmt(facts.validation.rows_in)}; quarantined: {_fmt(facts.validation.rows_quarantined)}
+- validation passed: {_fmt(facts.validation.success)}
+- identifiers removed: {_fmt(facts.deid.identifiers_removed)}; residual identifiers found:
+  {_fmt(facts.deid.residual_identifiers)}; unit ids merged as one {p.unit_name}: {_fmt(facts.deid.unit_values_merged)}
+- examples truncated at {_fmt(facts.corpus.max_seq_len)} tokens: {_fmt(facts.corpus.truncated)}
+- records fingerprint (sha256): `{facts.data.sha256}`
 
-## Evaluation
+## Evaluation (outside the guarantee)
 
-- held-out loss (per person): {_fmt(facts.get("eval.loss"))}; perplexity: {_fmt(facts.get("eval.perplexity"))}
-  on {_fmt(facts.get("eval.units"))} people never used in training
+- held-out loss (per {p.unit_name}): {_fmt(facts.eval.loss)}; perplexity: {_fmt(facts.eval.perplexity)}
+  on {_fmt(facts.eval.units)} {p.unit_name}s never used in training
 
 ## Model
 
-- parameters: {_fmt(facts.get("model.parameters"))}; preset: {facts.get("model.preset", "?")}
+- parameters: {_fmt(facts.model.parameters)}; preset: {facts.model.preset}
+- weights sha256: `{facts.model.sha256}` (sealed with the run record)
 - tokenizer: bytes (fixed vocabulary, not learned from the data)
 """

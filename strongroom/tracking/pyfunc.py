@@ -13,7 +13,7 @@ class DecoderModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         from strongroom.training.dp_sgd import load_checkpoint
 
-        self.model, self.privacy = load_checkpoint(context.artifacts["checkpoint"])
+        self.model = load_checkpoint(context.artifacts["checkpoint"])
 
     def predict(
         self, context: Any, model_input: Any, params: dict[str, Any] | None = None

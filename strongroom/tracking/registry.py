@@ -1,7 +1,8 @@
-"""MLflow: one run per training, a registered model version carrying the facts the gate reads.
+"""MLflow: one run per training, a registered model version carrying the run's facts.
 
-Every fact is stored as a model-version tag (`privacy.epsilon`, `validation.success`, ...), so the
-gate, the card and an auditor read the same record, from the registry alone.
+Every fact is a model-version tag (`privacy.epsilon`, `validation.success`, ...) for people and
+tools to read; the sealed run record inside the model artifact (beside the weights) is what the
+gate trusts, and a tag that differs from it fails the gate.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from strongroom.run_record.evidence import tag_value
+from strongroom.run_record.facts import Facts
 from strongroom.tracking.card import render_card
 
 EXPERIMENT = "strongroom"
-_PARAM_PREFIXES = ("privacy.", "train.", "model.", "data.", "corpus.")
+_PARAM_PREFIXES = ("privacy.", "train.", "model.", "data.", "corpus.")  # not eval, not ledger
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ def use_store(tracking_uri: str) -> None:
 
 
 def _log_artifacts(reports: dict[str, Path], card: str, facts: dict[str, Any]) -> None:
+    """Reports (counts only), the card and the facts as files of the run."""
     import mlflow
 
     for path in reports.values():
@@ -71,11 +75,13 @@ def register_model(
     tracking_uri: str,
     model_name: str,
     checkpoint: Path,
-    facts: dict[str, Any],
+    record_file: Path,
+    facts: Facts,
     step_metrics: dict[str, list[tuple[int, float]]],
     reports: dict[str, Path],
 ) -> Registered:
-    """Log params, metrics, reports, the pyfunc model and card; register a new version."""
+    """Log params, metrics, reports, the pyfunc model (weights + sealed run record) and card;
+    register a new version tagged with every fact."""
     import mlflow
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
@@ -83,18 +89,19 @@ def register_model(
     from strongroom.tracking.pyfunc import DecoderModel
 
     use_store(tracking_uri)
+    flat = facts.flat()
     card = render_card(model_name, facts)
     with mlflow.start_run(run_name=f"{model_name}-train") as run:
-        mlflow.log_params({k: v for k, v in facts.items() if k.startswith(_PARAM_PREFIXES)})
+        mlflow.log_params({k: v for k, v in flat.items() if k.startswith(_PARAM_PREFIXES)})
         _log_series(step_metrics)
         mlflow.log_metrics(
-            {k: float(v) for k, v in facts.items() if k.startswith(("eval.", "privacy.epsilon"))}
+            {k: float(v) for k, v in flat.items() if k.startswith(("eval.", "privacy.epsilon"))}
         )
-        _log_artifacts(reports, card, facts)
+        _log_artifacts(reports, card, flat)
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=DecoderModel(),
-            artifacts={"checkpoint": str(checkpoint)},
+            artifacts={"checkpoint": str(checkpoint), "run_record": str(record_file)},
             signature=ModelSignature(
                 inputs=Schema([ColSpec("string", "prompt")]), outputs=Schema([ColSpec("string")])
             ),
@@ -103,9 +110,8 @@ def register_model(
         )
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient()
-    for key, value in facts.items():  # strings as they are (readable in the UI), the rest as JSON
-        tag = value if isinstance(value, str) else json.dumps(value)
-        client.set_model_version_tag(model_name, version, key, tag)
+    for key, value in flat.items():  # strings as they are (readable in the UI), the rest as JSON
+        client.set_model_version_tag(model_name, version, key, tag_value(value))
     client.update_model_version(model_name, version, description=card)
     return Registered(model_name, version, run.info.run_id, f"models:/{model_name}/{version}")
 

@@ -6,9 +6,11 @@ step; Opacus' BatchMemoryManager cuts it into physical batches that fit in memor
 noise once, on the last. The run never goes past the plan's steps, so never past the budget, and
 the epsilon recorded is the accountants' value for the steps actually taken.
 
-Resuming: with `state_dir` set, the full training state (weights, optimizer, accountant history,
-sampler and noise generators, step) is saved every `checkpoint_every` steps and picked up by the
-next run of the same plan, which then goes on exactly where the saved one was.
+Resuming: with `checkpoint_dir` set, the full training state (weights, optimizer, accountant
+history, sampler and noise generators, step) is saved every `checkpoint_every` steps and picked up
+by the next run on the same corpus, model and hyper-parameters (training/checkpoint.py keys it on
+them), which then goes on exactly where the saved one was. Under torchrun every rank agrees on the
+step before it resumes and before it stops.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import math
 import signal
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +31,18 @@ import torch
 from strongroom.errors import PrivacyBudgetError
 from strongroom.model.config import GemmaConfig
 from strongroom.model.gemma import GemmaDecoder
-from strongroom.privacy.accounting import cross_checked
+from strongroom.privacy.mechanism import Epsilons, Mechanism
 from strongroom.privacy.plan import DPPlan
-from strongroom.training.checkpoint import STATE_FILE, StepLog, load_state, restore, save_state
+from strongroom.training.checkpoint import (
+    STATE_FILE,
+    StateKey,
+    StepLog,
+    fingerprint_tokens,
+    load_state,
+    remove_state,
+    restore,
+    save_state,
+)
 from strongroom.training.parts import (
     Parts,
     build_parts,
@@ -50,13 +62,18 @@ log = logging.getLogger(__name__)
 class TrainResult:
     model: GemmaDecoder
     steps: int  # steps taken, resumed ones included
-    epsilon: float  # PRV accountant, for the steps taken
-    epsilon_pld: float  # dp_accounting PLD, same history
+    mechanism: Mechanism | None = None  # what ran: the plan's mechanism for the steps taken
+    epsilons: Epsilons | None = None  # of `mechanism`, both accountants, cross-checked
     log: StepLog = field(default_factory=StepLog)
     seconds: float = 0.0  # this run's training time (not the resumed part)
     tokens: int = 0  # non-padding target tokens trained on in this run
     resumed_from: int = 0  # the step the run started from (0: a fresh run)
     stopped_early: bool = False  # max_steps or SIGTERM before the plan's last step
+
+    @property
+    def epsilon(self) -> float:
+        """The reported epsilon: the larger of PRV and PLD for the steps taken."""
+        return self.epsilons.reported if self.epsilons else 0.0
 
     @property
     def losses(self) -> list[float]:
@@ -65,15 +82,6 @@ class TrainResult:
     @property
     def batch_sizes(self) -> list[int]:
         return self.log.batch_sizes
-
-    def privacy(self, plan: DPPlan) -> dict[str, Any]:
-        return {
-            **plan.to_dict(),
-            "steps_taken": self.steps,
-            "epsilon": self.epsilon,
-            "epsilon_pld": self.epsilon_pld,
-            "stopped_early": self.stopped_early,
-        }
 
 
 class _StopSignal:
@@ -100,52 +108,119 @@ class _StopSignal:
 
 
 def train_dp(
-    tokens: np.ndarray, model_cfg: GemmaConfig, plan: DPPlan, settings: TrainSettings
+    tokens: np.ndarray,
+    model_cfg: GemmaConfig,
+    plan: DPPlan,
+    settings: TrainSettings,
+    *,
+    progress: bool = True,
+    on_step: Callable[[int], None] | None = None,
 ) -> TrainResult:
-    """Train on `tokens` ([units, T] int, one row per person) following `plan` exactly."""
+    """Train on `tokens` ([units, T] int, one row per person) following `plan` exactly.
+
+    `on_step` is called after each step and its checkpoint (tests kill the process there).
+    """
     if len(tokens) != plan.units:
         raise PrivacyBudgetError(f"plan is for {plan.units} units, data has {len(tokens)}")
-    torch.manual_seed(settings.seed)
+    torch.manual_seed(0 if settings.seed is None else settings.seed)  # init: data-independent
     model = GemmaDecoder(model_cfg).to(resolve_device(settings.device))
     parts = build_parts(model, tokens, plan, settings)
-    state_file = _state_file(settings)
-    step, steps_log = _resume(state_file, parts, plan)
+    state_file = state_file_of(settings)
+    key = state_key(tokens, model_cfg, plan, settings)
+    step, steps_log = _resume(state_file, key, parts, plan)
     last = min(plan.steps, settings.max_steps or plan.steps)
-    result = TrainResult(model=model, steps=step, epsilon=0.0, epsilon_pld=0.0, log=steps_log)
-    result.resumed_from = step
+    result = TrainResult(model=model, steps=step, log=steps_log, resumed_from=step)
     started = time.monotonic()
     parts.model.train()
-    with _progress(plan, step, settings) as bar, _StopSignal().installed() as stop:
-        while result.steps < last and not stop.received:
+    with _progress(plan, step, progress) as bar, _StopSignal().installed() as stop:
+        while result.steps < last and not _agreed_stop(stop.received, parts):
             stats = one_step(parts, plan, settings)
             result.steps += 1
             result.tokens += stats.tokens
             _record(result, stats, parts, plan, settings, last)
             bar.set_postfix_str(_postfix(result, started), refresh=False)
             bar.update(1)  # redraws, postfix included
-            if state_file and (result.steps % settings.checkpoint_every == 0 or stop.received):
-                _save(state_file, result, parts, plan)
-            if settings.on_step is not None:
-                settings.on_step(result.steps)
+            if state_file and result.steps % settings.checkpoint_every == 0:
+                _save(state_file, key, result, parts)
+            if on_step is not None:
+                on_step(result.steps)
     if state_file and result.steps > result.resumed_from:
-        _save(state_file, result, parts, plan)
+        _save(state_file, key, result, parts)
     result.seconds = time.monotonic() - started
     result.stopped_early = result.steps < plan.steps
     return _finish(result, parts, plan, settings)
 
 
-def _state_file(settings: TrainSettings) -> Path | None:
+def state_key(
+    tokens: np.ndarray, model_cfg: GemmaConfig, plan: DPPlan, settings: TrainSettings
+) -> StateKey:
+    """What a saved state trains: it resumes only a run on all of the same."""
+    hyper = {
+        **plan.to_dict(),
+        "learning_rate": settings.learning_rate,
+        "seed": settings.seed,
+        "physical_batch_size": settings.physical_batch_size,
+    }
+    return StateKey(
+        corpus_sha256=fingerprint_tokens(tokens),
+        model_config=model_cfg.to_dict(),
+        hyper_parameters=hyper,
+        world_size=rank_and_world()[1],
+    )
+
+
+def _agreed_stop(received: bool, parts: Parts) -> bool:
+    """Under torchrun a SIGTERM reaches the ranks at different moments: all stop if one does."""
+    if rank_and_world()[1] == 1:
+        return received
+    device = next(parts.model.parameters()).device
+    flag = torch.tensor([1.0 if received else 0.0], device=device)  # [1]
+    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    return bool(flag.item() > 0)
+
+
+def _agree_on_step(step: int, parts: Parts) -> None:
+    """Every rank must resume from the same step, or their accountants would disagree."""
+    if rank_and_world()[1] == 1:
+        return
+    device = next(parts.model.parameters()).device
+    low = torch.tensor([float(step)], device=device)  # [1]
+    high = low.clone()  # [1]
+    torch.distributed.all_reduce(low, op=torch.distributed.ReduceOp.MIN)
+    torch.distributed.all_reduce(high, op=torch.distributed.ReduceOp.MAX)
+    if low.item() != high.item():
+        raise PrivacyBudgetError(
+            f"ranks saved different steps ({int(low.item())} to {int(high.item())}); "
+            "remove the state files to start over"
+        )
+
+
+def state_file_of(settings: TrainSettings) -> Path | None:
     """One state file per rank: each rank's sampler generator is its own."""
-    if not settings.state_dir:
+    if not settings.checkpoint_dir:
         return None
     rank, world = rank_and_world()
     name = STATE_FILE if world == 1 else STATE_FILE.replace(".pt", f".rank{rank}.pt")
-    return Path(settings.state_dir) / name
+    return Path(settings.checkpoint_dir) / name
 
 
-def _resume(state_file: Path | None, parts: Parts, plan: DPPlan) -> tuple[int, StepLog]:
-    state = load_state(state_file, plan.to_dict()) if state_file else None
+def finish_state(settings: TrainSettings, *, completed: bool) -> None:
+    """A completed run's state is removed (every rank its own, once rank 0 wrote the model), so
+    that no later run can resume it; a stopped run keeps it, to be resumed."""
+    state_file = state_file_of(settings)
+    if state_file is None or not completed:
+        return
+    if rank_and_world()[1] > 1:
+        torch.distributed.barrier()
+    remove_state(state_file)
+
+
+def _resume(
+    state_file: Path | None, key: StateKey, parts: Parts, plan: DPPlan
+) -> tuple[int, StepLog]:
+    state = load_state(state_file, key) if state_file else None
     if state is None:
+        _agree_on_step(0, parts)
         return 0, StepLog()
     step, steps_log = restore(
         state,
@@ -155,15 +230,16 @@ def _resume(state_file: Path | None, parts: Parts, plan: DPPlan) -> tuple[int, S
         sampler_generator=parts.sampler_rng,
         noise_generator=parts.noise_rng,
     )
+    _agree_on_step(step, parts)
     log.info("resuming at step %d of %d from %s", step, plan.steps, state_file)
     return step, steps_log
 
 
-def _save(state_file: Path, result: TrainResult, parts: Parts, plan: DPPlan) -> None:
+def _save(state_file: Path, key: StateKey, result: TrainResult, parts: Parts) -> None:
     save_state(
         state_file,
+        key=key,
         step=result.steps,
-        plan=plan.to_dict(),
         model=decoder_of(parts),
         optimizer=parts.optimizer,
         accountant=parts.engine.accountant,
@@ -201,10 +277,10 @@ def _postfix(result: TrainResult, started: float) -> str:
 
 
 @contextmanager
-def _progress(plan: DPPlan, start: int, settings: TrainSettings) -> Any:
+def _progress(plan: DPPlan, start: int, progress: bool) -> Any:
     from tqdm import tqdm
 
-    shown = settings.progress and rank_and_world()[0] == 0  # one bar, not one per rank
+    shown = progress and rank_and_world()[0] == 0  # one bar, not one per rank
     bar = tqdm(total=plan.steps, initial=start, unit="step", desc="DP-SGD", disable=not shown)
     try:
         yield bar
@@ -215,15 +291,17 @@ def _progress(plan: DPPlan, start: int, settings: TrainSettings) -> Any:
 def _finish(
     result: TrainResult, parts: Parts, plan: DPPlan, settings: TrainSettings
 ) -> TrainResult:
+    """The mechanism of the steps taken, checked against what the live accountant saw."""
     history = parts.engine.accountant.history
     steps_accounted = sum(int(entry[2]) for entry in history)
-    if steps_accounted != result.steps:
+    ran = {(float(sigma), float(q)) for sigma, q, _ in history}
+    if steps_accounted != result.steps or ran - {(plan.noise_multiplier, plan.sampling_rate)}:
         raise PrivacyBudgetError(
-            f"accountant holds {steps_accounted} steps, run took {result.steps}"
+            f"accountant holds {steps_accounted} steps of {len(ran)} mechanism(s); "
+            f"the run took {result.steps} steps of the plan's one"
         )
-    result.epsilon, result.epsilon_pld = cross_checked(
-        history, plan.delta, settings.accountant_tolerance
-    )
+    result.mechanism = plan.mechanism.after(result.steps)
+    result.epsilons = result.mechanism.epsilons().checked(settings.accountant_tolerance)
     if result.epsilon > plan.target_epsilon:
         raise PrivacyBudgetError(
             f"spent epsilon {result.epsilon:.4f} exceeds the target {plan.target_epsilon}"
@@ -231,22 +309,21 @@ def _finish(
     return result
 
 
-def save_checkpoint(path: str, result: TrainResult, plan: DPPlan) -> None:
-    """The trained model with its config and privacy record (what evaluation and MLflow read)."""
+def save_checkpoint(path: str | Path, result: TrainResult) -> None:
+    """The trained model with its config (what evaluation and serving read)."""
     torch.save(
         {
             "config": result.model.cfg.to_dict(),
             "state_dict": {k: v.cpu() for k, v in result.model.state_dict().items()},
-            "privacy": result.privacy(plan),
         },
         path,
     )
 
 
-def load_checkpoint(path: str) -> tuple[GemmaDecoder, dict[str, Any]]:
-    """Model (eval mode) and the checkpoint's privacy record."""
+def load_checkpoint(path: str | Path) -> GemmaDecoder:
+    """The model, in eval mode."""
     data = torch.load(path, map_location="cpu", weights_only=True)
     model = GemmaDecoder(GemmaConfig.from_dict(data["config"]))
     model.load_state_dict(data["state_dict"])
     model.eval()
-    return model, data["privacy"]
+    return model

@@ -1,11 +1,13 @@
 """Training entry point for one process or many: what a Kubeflow TrainJob (or torchrun) runs.
 
-    python -m strongroom.training.launch --corpus DIR --out DIR [options]
-    torchrun --nproc_per_node=8 -m strongroom.training.launch --corpus DIR --out DIR [options]
+    python -m strongroom.training.launch --corpus DIR --out DIR --contract NAME [options]
+    torchrun --nproc_per_node=8 -m strongroom.training.launch ...
 
-Under torchrun each process trains on its share of the people with Opacus' distributed DP
-optimizer (per-person clipping on every rank, one noise draw on rank 0, gradients summed), and
-rank 0 writes the model and the report. The privacy plan is the same as for one process.
+The options are derived from the `privacy` and `training` parameter groups (PrivacyParams,
+TrainSettings): a new training option appears here without touching this file. Under torchrun
+each process trains on its share of the people with Opacus' distributed DP optimizer (per-person
+clipping on every rank, one noise draw on rank 0, gradients summed), and rank 0 writes the model
+and the report. The privacy plan is the same as for one process.
 """
 
 from __future__ import annotations
@@ -15,29 +17,59 @@ import json
 import logging
 import os
 import sys
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+
+from strongroom.privacy.plan import PrivacyParams
+from strongroom.training.settings import TrainSettings
+
+GROUPS: dict[str, type[BaseModel]] = {"privacy": PrivacyParams, "training": TrainSettings}
+
+
+def _option_type(annotation: Any) -> Any:
+    """int | None -> int: the value's type; argparse leaves an absent option at its default."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    return annotation
+
+
+def add_group_options(parser: argparse.ArgumentParser) -> None:
+    for group, model in GROUPS.items():
+        section = parser.add_argument_group(group)
+        for name, info in model.model_fields.items():
+            kind = _option_type(info.annotation)
+            flag = f"--{name.replace('_', '-')}"
+            if kind is bool:
+                section.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+            else:
+                section.add_argument(flag, type=kind, default=None, help=info.description)
+
+
+def group_values(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Each group's given options (the models fill in the rest and validate)."""
+    return {
+        group: {n: getattr(args, n) for n in model.model_fields if getattr(args, n) is not None}
+        for group, model in GROUPS.items()
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strongroom.training.launch", description=__doc__)
     parser.add_argument("--corpus", required=True, help="corpus stage output (train.npy)")
     parser.add_argument("--out", required=True, help="where model.pt and train_report.json go")
-    parser.add_argument("--preset", default="demo")
-    parser.add_argument("--epsilon", type=float, required=True, help="target epsilon (per person)")
-    parser.add_argument("--delta", type=float, required=True)
-    parser.add_argument("--batch-size", type=int, default=64, help="expected logical batch")
-    parser.add_argument("--physical-batch-size", type=int, default=0, help="0: whole batch")
-    parser.add_argument("--epochs", type=float, default=3.0)
-    parser.add_argument("--max-grad-norm", type=float, default=1.0)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--checkpoint-dir", default="", help="resumable state (a shared volume)")
-    parser.add_argument("--secure-mode", action="store_true", help="CSPRNG sampling and noise")
+    parser.add_argument("--contract", default="hospital_encounters", help="name or YAML path")
+    parser.add_argument("--seal-key-file", required=True, help="key that seals what ran")
+    add_group_options(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     import torch
 
+    from strongroom.config import parse_model
     from strongroom.errors import StrongroomError
     from strongroom.stages import train_stage
 
@@ -48,13 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         torch.distributed.init_process_group(backend=backend)
     try:
+        values = group_values(args)
         result = train_stage(
-            args.corpus, args.out, model_preset=args.preset, target_epsilon=args.epsilon,
-            delta=args.delta, batch_size=args.batch_size, epochs=args.epochs,
-            max_grad_norm=args.max_grad_norm, learning_rate=args.learning_rate, seed=args.seed,
-            physical_batch_size=args.physical_batch_size, checkpoint_dir=args.checkpoint_dir,
-            secure_mode=args.secure_mode,
-        )  # fmt: skip
+            args.corpus,
+            args.out,
+            contract=args.contract,
+            privacy=parse_model(values["privacy"], PrivacyParams, source="privacy options"),
+            training=parse_model(values["training"], TrainSettings, source="training options"),
+            seal_key_file=args.seal_key_file,
+        )
     except StrongroomError as error:
         print(f"strongroom: {error}", file=sys.stderr)
         return 2

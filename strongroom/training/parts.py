@@ -1,8 +1,8 @@
 """The live objects of a DP training run: Opacus' private model, optimizer and loader.
 
 Built once per run (and per rank under torchrun). The loader draws exactly one Poisson batch per
-pass (training/sampling.py), the accountant is told the loader's exact rate, and in secure_mode
-sampling and noise come from the CSPRNG (privacy/secure_rng.py).
+pass (training/sampling.py), the accountant is told the loader's exact rate, and unless a seed is
+given (tests, debugging) sampling and noise come from the CSPRNG (privacy/secure_rng.py).
 """
 
 from __future__ import annotations
@@ -65,12 +65,12 @@ def build_parts(
     from opacus import PrivacyEngine
 
     device = next(model.parameters()).device
-    secure = settings.secure_mode
     rank, world = rank_and_world()
-    # Each rank samples its own share of the people: independent draws per rank.
-    sampler_seed = settings.seed + 1 + 7919 * rank
-    sampler_rng = None if secure else torch.Generator().manual_seed(sampler_seed)
-    noise_rng = None if secure else torch.Generator(device).manual_seed(settings.seed + 2)
+    sampler_rng = noise_rng = None
+    if settings.seed is not None:  # reproducible, hence not a DP release (tests, debugging)
+        # Each rank samples its own share of the people: independent draws per rank.
+        sampler_rng = torch.Generator().manual_seed(settings.seed + 1 + 7919 * rank)
+        noise_rng = torch.Generator(device).manual_seed(settings.seed + 2)
     data = TensorDataset(torch.from_numpy(tokens.astype(np.int64)))
     loader = DataLoader(
         data,
@@ -81,7 +81,9 @@ def build_parts(
     fused = device.type == "cuda"  # one kernel for the whole Adam update
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate, fused=fused)
     # Opacus' secure mode needs torchcsprng (no build for current torch): ours is in secure_rng.
-    engine = PrivacyEngine(accountant=plan.accountant, secure_mode=False)
+    # PRV here only follows the run for the progress log; the epsilon reported at the end is the
+    # mechanism's, under both accountants (privacy/mechanism.py).
+    engine = PrivacyEngine(accountant="prv", secure_mode=False)
     if world > 1:  # Opacus' DDP: per-rank clipping, noise added once (rank 0), gradients summed
         from opacus.distributed import DifferentiallyPrivateDistributedDataParallel as DPDDP
 
@@ -108,7 +110,8 @@ def build_parts(
     private_opt.attach_step_hook(
         engine.accountant.get_optimizer_hook_fn(sample_rate=plan.sampling_rate)
     )
-    one_batch_per_pass(private_loader, use_secure_noise(private_opt) if secure else None)
+    secure = use_secure_noise(private_opt) if settings.secure_rng else None
+    one_batch_per_pass(private_loader, secure)
     return Parts(
         engine,
         private_model,

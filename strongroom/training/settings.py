@@ -1,25 +1,60 @@
-"""Training settings: how a DP plan is run (the plan itself says what is spent)."""
+"""The `training` group of a run's parameters: how a DP plan is run (the plan says what is spent).
+
+Defined once: the pipeline, its components, `strongroom run` configs and the torchrun entry point
+(`launch.py`, whose options are derived from these fields) all read this model.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from strongroom.privacy.accounting import DEFAULT_TOLERANCE
+from strongroom.privacy.mechanism import TOLERANCE
+
+# Most people in one float32 clipped sum: the size at which one person's effect on the sum is
+# measured <= C (tests/training/test_step.py); rounding of the sum grows with the batch.
+MAX_PHYSICAL_BATCH = 512
 
 
-@dataclass(frozen=True)
-class TrainSettings:
-    learning_rate: float = 2e-3  # Adam; DP-SGD favours larger rates and larger batches
-    seed: int = 0  # model init, and (unless secure_mode) the sampler and the noise
-    secure_mode: bool = False  # sampling and noise from a CSPRNG (privacy/secure_rng.py)
-    physical_batch_size: int | None = None  # people per forward pass; None = whole logical batch
-    device: str = "auto"  # cpu | cuda | auto (cuda when available)
-    bf16: bool = True  # bfloat16 autocast on CUDA (weights, clipping and noise stay float32)
-    state_dir: str | None = None  # where the resumable state lives; None = no checkpoints
-    checkpoint_every: int = 50  # steps between saved states
-    max_steps: int | None = None  # stop at this step (early stop: epsilon of the steps taken)
-    epsilon_every: int = 10  # steps between epsilon evaluations for the log and progress bar
-    accountant_tolerance: float = DEFAULT_TOLERANCE  # PRV vs PLD, relative
-    progress: bool = True  # a progress bar on stderr
-    on_step: Callable[[int], None] | None = None  # called after each step and its checkpoint
+class TrainSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_preset: str = Field(default="demo", description="model size (strongroom.model.config)")
+    learning_rate: float = Field(
+        default=2e-3, gt=0, allow_inf_nan=False, description="Adam; DP-SGD likes larger rates"
+    )
+    seed: int | None = Field(
+        default=None,
+        description="none: sampling and noise from the OS CSPRNG (a DP release); a number makes "
+        "the run reproducible, and NOT a DP release (every shipped policy fails it)",
+    )
+    physical_batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_PHYSICAL_BATCH,
+        description=f"people per forward pass (at most {MAX_PHYSICAL_BATCH}); none: the whole "
+        "logical batch, in passes of at most that many",
+    )
+    device: str = Field(default="auto", description="cpu | cuda | auto (cuda when available)")
+    checkpoint_dir: str | None = Field(
+        default=None, description="resumable state (a volume that outlives the pod); none: off"
+    )
+    checkpoint_every: int = Field(default=50, ge=1, description="steps between saved states")
+    max_steps: int | None = Field(
+        default=None, ge=1, description="stop at this step (epsilon of the steps taken)"
+    )
+    epsilon_every: int = Field(default=10, ge=1, description="steps between epsilon log lines")
+    accountant_tolerance: float = Field(default=TOLERANCE, gt=0, description="PRV vs PLD, relative")
+
+    @field_validator("model_preset")
+    @classmethod
+    def _known_preset(cls, name: str) -> str:
+        from strongroom.model.config import PRESETS
+
+        if name not in PRESETS:
+            raise ValueError(f"unknown model preset {name!r}; choose from {sorted(PRESETS)}")
+        return name
+
+    @property
+    def secure_rng(self) -> bool:
+        """Sampling and noise from the CSPRNG: true unless a seed was given."""
+        return self.seed is None

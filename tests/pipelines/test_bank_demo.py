@@ -11,12 +11,15 @@ def test_bank_demo_runs_gates_and_promotes(tmp_path, capsys):
     argv = ["demo", "--domain", "bank", "--units", "100", "--preset", "tiny", "--epochs", "1"]
     assert main([*argv, "--workdir", str(tmp_path)]) == 0
     summary = capsys.readouterr().out
-    assert "synthetic customers" in summary and "unit customer_id" in summary
+    assert "synthetic customers" in summary and "per customer" in summary
+    assert "secure randomness" in summary
     assert "gate bank      PASSED" in summary, summary[-2000:]
     (run_dir,) = tmp_path.iterdir()
     decision = json.loads((run_dir / "gate_decision.json").read_text())
     client = mlflow.MlflowClient(tracking_uri=decision["tracking_uri"])
     version = client.get_model_version("strongroom-bank", decision["version"])
     assert "staging" in version.aliases
-    assert version.tags["privacy.unit"] == "customer_id"
+    assert version.tags["privacy.unit_name"] == "customer"
+    assert version.tags["privacy.unit_kind"] == "person"
+    assert version.tags["privacy.secure_rng"] == "true"  # the default registers a DP release
     assert json.loads(version.tags["deid.residual_identifiers"]) == 0

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from strongroom.errors import GateError
-from strongroom.local_run import PipelineParams, run_local, summarize
+from strongroom.local_run import run_local, summarize
 from strongroom.records.demo import generate_encounters
 from strongroom.release import gate_version, promote
+from strongroom.run_record.params import RunParams
 
 
 def marker(column: str) -> str:
@@ -64,9 +65,11 @@ def pipeline_run(tmp_path_factory):
     records = run_dir / "input" / "records.csv"
     records.parent.mkdir()
     plant_markers(frame).to_csv(records, index=False)
-    params = PipelineParams(
-        records_path=str(records), model_preset="tiny", max_seq_len=256, batch_size=8, epochs=1.0,
-        target_epsilon=6.0, delta=1e-5, eval_fraction=0.2, deid_shards=2,
+    params = RunParams(
+        records={"path": str(records), "max_seq_len": 256, "eval_fraction": 0.2,
+                 "deid_shards": 2},
+        privacy={"target_epsilon": 6.0, "delta": 1e-5, "batch_size": 8, "epochs": 1.0},
+        training={"model_preset": "tiny"},  # no seed: the default, secure randomness
     )  # fmt: skip
     root_logger, level = logging.getLogger(), logging.getLogger().level
     handler = logging.FileHandler(run_dir / "input" / "python.log")
@@ -118,7 +121,8 @@ def test_pipeline_registers_a_gated_version_with_alias_staging(pipeline_run):
     assert "staging" in mv.aliases
     assert json.loads(mv.tags["privacy.epsilon"]) <= 6.0
     assert json.loads(mv.tags["privacy.delta"]) == 1e-5
-    assert mv.tags["privacy.unit"] == "patient_id"
+    assert mv.tags["privacy.unit_name"] == "patient"
+    assert mv.tags["privacy.secure_rng"] == "true"  # the default registers a DP release
     assert mv.tags["gate.hipaa"] == "passed"
     assert "Privacy guarantee" in mv.description
     assert (run_dir / "mlflow.db").exists()
@@ -128,21 +132,23 @@ def test_summary_reports_counts_privacy_and_gate(pipeline_run):
     decision, run_dir = pipeline_run
     text = summarize(decision, run_dir)
     for needle in ("rows in", "quarantined", "identifiers", "epsilon", "delta", "held-out",
+                   "secure randomness",
                    "PASSED", "alias staging", "mlflow ui --backend-store-uri"):  # fmt: skip
         assert needle in text
 
 
 def test_a_failing_policy_leaves_the_version_unpromoted(pipeline_run, tmp_path):
-    decision, _ = pipeline_run
+    decision, run_dir = pipeline_run
+    seal_key = str(run_dir / "seal.key")
     strict = tmp_path / "strict.yaml"
     strict.write_text(
         "name: strict\nrules:\n  - {id: tiny_epsilon, fact: privacy.epsilon, op: '<=', value: 0.1}\n"
     )
     uri, name, version = decision["tracking_uri"], decision["model_name"], decision["version"]
-    result = gate_version(uri, name, version, str(strict))
-    assert not result["passed"] and result["rules"][0]["id"] == "tiny_epsilon"
+    result = gate_version(uri, name, version, str(strict), seal_key)
+    assert not result["passed"] and result["rules"][1]["id"] == "tiny_epsilon"
     with pytest.raises(GateError, match="tiny_epsilon"):
-        promote(uri, name, version, str(strict), alias="production")
+        promote(uri, name, version, str(strict), seal_key, alias="production")
     mv = mlflow.MlflowClient(tracking_uri=uri).get_model_version(name, version)
     assert "production" not in mv.aliases
 

@@ -1,35 +1,28 @@
 import pytest
+from pydantic import ValidationError
 
 from strongroom.errors import PrivacyBudgetError
-from strongroom.privacy.plan import epsilon_for, make_plan, poisson_rate
-from strongroom.privacy.pld import pld_epsilon
-
-# Published Opacus test values: sigma 1.5, q 0.04, 2250 steps, delta 1e-5 -> PRV 6.78, RDP 7.33.
-REFERENCE = {"noise_multiplier": 1.5, "sampling_rate": 0.04, "steps": 2250, "delta": 1e-5}
-
-
-def test_accountants_match_published_values():
-    assert epsilon_for(**REFERENCE) == pytest.approx(6.78, abs=0.01)
-    assert epsilon_for(**REFERENCE, accountant="rdp") == pytest.approx(7.33, abs=0.01)
-    assert pld_epsilon(**REFERENCE) == pytest.approx(6.78, abs=0.02)
+from strongroom.privacy.plan import PrivacyParams, make_plan, poisson_rate
 
 
 def test_plan_spends_at_most_the_target_and_uses_the_loader_rate():
-    plan = make_plan(
-        target_epsilon=2.0, delta=1e-5, units=1000, batch_size=64, epochs=2, max_grad_norm=1.0
-    )
+    params = PrivacyParams(target_epsilon=2.0, delta=1e-5, batch_size=64, epochs=2)
+    plan = make_plan(params, units=1000, privacy_unit="patient")
     assert plan.sampling_rate == poisson_rate(1000, 64) == 1 / 16
     assert plan.steps == 32
-    assert 1.95 <= plan.planned_epsilon <= 2.0
-    assert plan.planned_epsilon == pytest.approx(plan.epsilon_after(plan.steps))
+    assert 1.9 <= plan.planned_epsilon <= 2.0
+    assert plan.planned_epsilon == plan.mechanism.epsilons().reported
+    assert plan.mechanism.privacy_unit == "patient"
 
 
-def test_plan_rejects_bad_budgets_with_every_reason():
-    with pytest.raises(PrivacyBudgetError) as error:
-        make_plan(
-            target_epsilon=-1, delta=0.01, units=200, batch_size=500, epochs=1, max_grad_norm=1
-        )
-    message = str(error.value)
-    assert "epsilon must be positive" in message
-    assert "below 1/units" in message
-    assert "batch size" in message
+def test_plan_rejects_a_delta_too_large_for_the_people_and_a_batch_too_large():
+    with pytest.raises(PrivacyBudgetError, match="below 1/units"):
+        make_plan(PrivacyParams(delta=0.01), units=200, privacy_unit="patient")
+    with pytest.raises(PrivacyBudgetError, match="batch size"):
+        make_plan(PrivacyParams(batch_size=500), units=200, privacy_unit="patient")
+
+
+@pytest.mark.parametrize("epsilon", [0, -1, float("nan"), float("inf")])
+def test_privacy_params_refuse_a_budget_that_is_not_a_positive_number(epsilon):
+    with pytest.raises(ValidationError):
+        PrivacyParams(target_epsilon=epsilon)

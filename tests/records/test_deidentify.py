@@ -6,6 +6,7 @@ import pandas as pd
 from strongroom.records.contract import Treatment
 from strongroom.records.deidentify import generalize, load_key, pseudonym
 from strongroom.records.pii import scrub_known_values
+from tests.records.test_unit_ids import VARIANTS
 
 
 def test_identifier_columns_are_gone_and_keys_pseudonymised(stage_dirs, demo_frame, contract):
@@ -126,3 +127,48 @@ def test_deidentification_makes_no_network_connection(stage_dirs, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "ATTEMPTS 0 []" in run.stdout
     assert (tmp_path / "out" / "deidentified.parquet").exists()
+
+
+UNIT_VARIANTS = VARIANTS  # one patient's identifier in seven spellings
+
+
+def _deidentify_units(demo_frame, contract, tmp_path, units):
+    """De-identify the first rows of the demo records with these privacy-unit values."""
+    from strongroom.records.deidentify import deidentify
+    from strongroom.records.io import write_strings
+
+    frame = demo_frame.iloc[: len(units)].copy()
+    frame[contract.privacy_unit] = units
+    records = write_strings(frame[list(contract.columns)], tmp_path / "validated.parquet")
+    result = deidentify(records, contract, tmp_path / "out", key=b"k" * 32)
+    out = pd.read_parquet(tmp_path / "out" / "deidentified.parquet")
+    return out, result.report, (tmp_path / "out" / "deidentify_report.json").read_text()
+
+
+def test_every_spelling_of_one_patient_gets_one_pseudonym(demo_frame, contract, tmp_path):
+    out, report, text = _deidentify_units(demo_frame, contract, tmp_path, UNIT_VARIANTS)
+    assert out["patient_id"].nunique() == 1  # one person, one DP unit
+    assert out["encounter_id"].nunique() == len(UNIT_VARIANTS)  # other pseudonyms as before
+    assert report["unit_values_merged"] == 6
+    assert json.loads(text)["unit_values_merged"] == 6
+    for value in (v.strip() for v in UNIT_VARIANTS):
+        assert value not in text and json.dumps(value)[1:-1] not in text  # counts, never values
+
+
+def test_a_case_sensitive_unit_column_keeps_case_variants_apart(demo_frame, contract, tmp_path):
+    columns = dict(contract.columns)
+    columns["patient_id"] = columns["patient_id"].model_copy(update={"case_sensitive": True})
+    sensitive = contract.model_copy(update={"columns": columns})
+    units = ["P0000001", "p0000001", " P0000001", "P\uff10\uff10\uff10\uff10\uff10\uff10\uff11"]
+    out, report, _ = _deidentify_units(demo_frame, sensitive, tmp_path, units)
+    assert out["patient_id"].nunique() == 2  # P0000001 (three spellings) and p0000001
+    assert out["patient_id"][0] != out["patient_id"][1]
+    assert report["unit_values_merged"] == 2
+
+
+def test_pseudonyms_of_other_columns_are_not_normalised(demo_frame, contract, tmp_path):
+    frame = demo_frame.copy()
+    frame.loc[1, "encounter_id"] = frame.loc[0, "encounter_id"].lower()
+    out, report, _ = _deidentify_units(frame, contract, tmp_path, ["P0000001", "P0000002"])
+    assert out["encounter_id"][0] != out["encounter_id"][1]  # the primary key stays exact
+    assert out["patient_id"][0] != out["patient_id"][1] and report["unit_values_merged"] == 0

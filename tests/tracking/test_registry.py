@@ -1,65 +1,45 @@
+"""What a registered version carries (the `store` fixture in conftest.py registers two)."""
+
+import json
+
 import mlflow
 import pandas as pd
-import pytest
 
-from strongroom.model.config import preset
-from strongroom.privacy.plan import make_plan
-from strongroom.release import step_metrics
-from strongroom.tracking.registry import register_model, version_facts
-from strongroom.training.dp_sgd import TrainSettings, save_checkpoint, train_dp
-from tests.training.test_dp_sgd import _tokens
+from strongroom.run_record.facts import fact_names
+from strongroom.tracking.registry import version_facts
 
 
-@pytest.fixture(scope="module")
-def registered(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mlflow")
-    plan = make_plan(
-        target_epsilon=4.0, delta=1e-3, units=20, batch_size=5, epochs=1.0, max_grad_norm=1.0
-    )
-    result = train_dp(_tokens(20), preset("tiny"), plan, TrainSettings(progress=False))
-    save_checkpoint(str(root / "model.pt"), result, plan)
-    facts = {
-        "privacy.epsilon": result.epsilon,
-        "privacy.delta": plan.delta,
-        "privacy.unit": "patient_id",
-        "privacy.noise_multiplier": plan.noise_multiplier,
-        "data.contract": "hospital_encounters",
-        "validation.success": True,
-    }
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    reg = register_model(
-        tracking_uri=uri, model_name="m", checkpoint=root / "model.pt", facts=facts,
-        step_metrics=step_metrics(result.log.to_dict()), reports={},
-    )  # fmt: skip
-    return uri, reg, facts, root
-
-
-def test_version_carries_privacy_tags_and_card(registered):
-    uri, reg, facts, root = registered
-    assert version_facts(uri, "m", reg.version) == facts
-    mv = mlflow.MlflowClient().get_model_version("m", reg.version)
-    assert mv.tags["privacy.unit"] == "patient_id"  # strings stay readable in the MLflow UI
-    assert "privacy.epsilon" in mv.tags and "privacy.delta" in mv.tags
+def test_version_carries_every_fact_as_a_tag_and_the_card(store):
+    uri, _, versions, root = store
+    facts = version_facts(uri, "m", versions["secure"])
+    assert set(fact_names()) <= set(facts)
+    mv = mlflow.MlflowClient(tracking_uri=uri).get_model_version("m", versions["secure"])
+    assert mv.tags["privacy.unit_name"] == "patient"  # strings stay readable in the MLflow UI
     assert mv.description.startswith("# Model card: m")
     assert f"{facts['privacy.epsilon']:.6g}" in mv.description
+    assert "Outside the guarantee" in mv.description and "treated as public" in mv.description
     assert (root / "mlartifacts").is_dir()  # artifacts beside the SQLite store, not in ./mlruns
 
 
-def test_registered_pyfunc_generates_text(registered):
-    uri, reg, _, _ = registered
+def test_registered_pyfunc_generates_text(store):
+    uri, _, versions, _ = store
     mlflow.set_tracking_uri(uri)
-    model = mlflow.pyfunc.load_model(reg.model_uri)
+    model = mlflow.pyfunc.load_model(f"models:/m/{versions['secure']}")
     out = model.predict(pd.DataFrame({"prompt": ["sex: F; "]}), params={"max_new_tokens": 8})
     assert len(out) == 1 and isinstance(out[0], str)
 
 
-def test_every_step_is_an_mlflow_metric(registered):
-    uri, reg, _, _ = registered
+def test_only_the_epsilon_series_is_published_per_step(store):
+    """Per-step loss, clip fraction and batch size are exact statistics of private people."""
+    uri, _, versions, root = store
     client = mlflow.MlflowClient(tracking_uri=uri)
-    run_id = client.get_model_version("m", reg.version).run_id
-    steps = len(client.get_metric_history(run_id, "train.batch_size"))
-    assert steps == 4  # 20 people, q = 1/4, one epoch
-    clip = client.get_metric_history(run_id, "train.clip_fraction")
-    assert len(clip) == steps and all(0 <= m.value <= 1 for m in clip)
-    epsilons = client.get_metric_history(run_id, "train.epsilon")
-    assert epsilons[-1].step == steps and epsilons[-1].value > 0
+    run = client.get_run(client.get_model_version("m", versions["secure"]).run_id)
+    assert set(run.data.metrics) == {
+        "train.epsilon", "privacy.epsilon", "privacy.epsilon_prv", "privacy.epsilon_pld",
+        "eval.loss", "eval.perplexity", "eval.units",
+    }  # fmt: skip
+    assert not any(name.startswith("eval.") for name in run.data.params)
+    steps = json.loads((root / "secure-model" / "train_report.json").read_text())["steps"]
+    epsilons = client.get_metric_history(run.info.run_id, "train.epsilon")
+    assert [m.step for m in epsilons] == [s for s, _ in steps["epsilons"]]
+    assert len(steps["losses"]) == len(steps["clip_fractions"]) > 0  # kept for the operator

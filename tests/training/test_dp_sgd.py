@@ -5,7 +5,7 @@ import torch
 from strongroom.corpus.tokenizer import PAD
 from strongroom.model.config import preset
 from strongroom.model.gemma import GemmaDecoder
-from strongroom.privacy.plan import make_plan
+from strongroom.privacy.plan import PrivacyParams, make_plan
 from strongroom.training.dp_sgd import TrainSettings, load_checkpoint, save_checkpoint, train_dp
 from strongroom.training.evaluate import generate, held_out_loss
 
@@ -19,9 +19,8 @@ def _tokens(units: int, length: int = 32) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def trained():
-    plan = make_plan(
-        target_epsilon=3.0, delta=1e-3, units=40, batch_size=2, epochs=1.0, max_grad_norm=1.0
-    )
+    params = PrivacyParams(target_epsilon=3.0, delta=1e-3, batch_size=2, epochs=1.0)
+    plan = make_plan(params, units=40, privacy_unit="patient")
     return plan, train_dp(_tokens(40), preset("tiny"), plan, TrainSettings(seed=1))
 
 
@@ -29,7 +28,8 @@ def test_takes_exactly_the_planned_steps_and_reports_their_epsilon(trained):
     plan, result = trained
     assert result.steps == plan.steps == 20
     assert result.epsilon <= plan.target_epsilon
-    assert result.epsilon == pytest.approx(plan.epsilon_after(result.steps), rel=1e-6)
+    assert result.epsilon == plan.mechanism.after(result.steps).epsilons().reported
+    assert result.mechanism == plan.mechanism  # every planned step ran
 
 
 def test_poisson_batches_vary_and_empty_ones_still_count(trained):
@@ -41,10 +41,9 @@ def test_poisson_batches_vary_and_empty_ones_still_count(trained):
 
 
 def test_checkpoint_round_trip_and_generation(trained, tmp_path):
-    plan, result = trained
-    save_checkpoint(str(tmp_path / "m.pt"), result, plan)
-    model, privacy = load_checkpoint(str(tmp_path / "m.pt"))
-    assert privacy["epsilon"] == result.epsilon and privacy["steps_taken"] == result.steps
+    _, result = trained
+    save_checkpoint(tmp_path / "m.pt", result)
+    model = load_checkpoint(tmp_path / "m.pt")
     for a, b in zip(model.state_dict().values(), result.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     metrics = held_out_loss(model, _tokens(5))

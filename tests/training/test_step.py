@@ -1,5 +1,6 @@
 """The DP step against references: physical batches vs one pass, the noise's law, Poisson
-batch sizes vs Binomial(N, q), the accountant's rate, early stop, secure_mode.
+batch sizes vs Binomial(N, q), the accountant's rate, early stop, secure randomness (the
+default), the sensitivity of the clipped sum under bf16 autocast.
 
 STRONGROOM_TEST_DEVICE=cuda runs them on a GPU (benchmarks/gpu_check.sh).
 """
@@ -13,9 +14,10 @@ import torch
 
 from strongroom.model.config import preset
 from strongroom.model.gemma import GemmaDecoder
-from strongroom.privacy.plan import make_plan
+from strongroom.privacy.plan import PrivacyParams, make_plan
 from strongroom.training.dp_sgd import TrainSettings, train_dp
 from strongroom.training.parts import build_parts
+from strongroom.training.settings import MAX_PHYSICAL_BATCH
 from strongroom.training.step import one_step, zero_grads
 from tests.training.test_dp_sgd import _tokens
 
@@ -23,11 +25,12 @@ DEVICE = os.environ.get("STRONGROOM_TEST_DEVICE", "cpu")  # benchmarks/gpu_check
 
 
 def _plan(units: int, batch_size: int, *, sigma: float | None = None, epochs: float = 1.0):
-    plan = make_plan(
-        target_epsilon=3.0, delta=1e-3, units=units, batch_size=batch_size, epochs=epochs,
-        max_grad_norm=1.0,
-    )  # fmt: skip
-    return plan if sigma is None else replace(plan, noise_multiplier=sigma, target_epsilon=1e9)
+    params = PrivacyParams(target_epsilon=3.0, delta=1e-3, batch_size=batch_size, epochs=epochs)
+    plan = make_plan(params, units=units, privacy_unit="patient")
+    if sigma is None:
+        return plan
+    mechanism = replace(plan.mechanism, noise_multiplier=sigma)
+    return replace(plan, mechanism=mechanism, target_epsilon=1e9)
 
 
 def _parts(plan, **settings):
@@ -96,19 +99,17 @@ def test_accountant_uses_the_loaders_exact_rate():
 
 def test_early_stop_records_the_epsilon_of_the_steps_taken():
     plan = _plan(40, 4, epochs=2.0)
-    result = train_dp(
-        _tokens(40), preset("tiny"), plan, TrainSettings(max_steps=3, progress=False, device=DEVICE)
-    )
+    settings = TrainSettings(max_steps=3, device=DEVICE)
+    result = train_dp(_tokens(40), preset("tiny"), plan, settings, progress=False)
     assert result.steps == 3 and result.stopped_early and plan.steps == 20
-    assert result.epsilon == plan.epsilon_after(3) < plan.planned_epsilon
-    assert result.privacy(plan)["stopped_early"] is True
+    assert result.epsilon == plan.mechanism.after(3).epsilons().reported < plan.planned_epsilon
 
 
-def test_secure_mode_noise_and_sampling_have_the_right_law():
+def test_default_secure_noise_and_sampling_have_the_right_law():
     from scipy import stats
 
     plan = _plan(200, 20)  # q = 1/10
-    parts = _parts(plan, secure_mode=True)
+    parts = _parts(plan)  # no seed: the default
     assert parts.sampler_rng is None and parts.noise_rng is None  # nothing predictable
     sizes = np.array([len(next(iter(parts.loader))[0]) for _ in range(1000)])
     assert sizes.mean() == pytest.approx(20, abs=4 * (18 / len(sizes)) ** 0.5)
@@ -120,8 +121,38 @@ def test_secure_mode_noise_and_sampling_have_the_right_law():
     assert stats.kstest(noise.numpy() / expected, "norm").pvalue > 1e-3  # Gaussian, not just std
 
 
-def test_secure_mode_trains_within_the_plan():
+def test_default_secure_randomness_trains_within_the_plan():
     plan = _plan(40, 4)
-    settings = TrainSettings(secure_mode=True, progress=False, device=DEVICE)
-    result = train_dp(_tokens(40), preset("tiny"), plan, settings)
-    assert result.steps == plan.steps and result.epsilon == plan.epsilon_after(plan.steps)
+    settings = TrainSettings(device=DEVICE)
+    assert settings.secure_rng  # the default
+    result = train_dp(_tokens(40), preset("tiny"), plan, settings, progress=False)
+    assert result.steps == plan.steps and result.epsilon == plan.planned_epsilon
+
+
+def _clipped_sum(parts, batch: torch.Tensor, clip: float) -> torch.Tensor:
+    """S(batch): the clipped per-person gradient sum, flattened over every parameter."""
+    from strongroom.training.step import StepStats, add_clipped
+
+    parts.optimizer.zero_grad(set_to_none=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # what a careless caller might have on
+        add_clipped(parts, batch, clip, StepStats())
+    return torch.cat([p.grad.flatten() for p in parts.optimizer.params]).double()
+
+
+def test_one_person_moves_the_clipped_sum_by_at_most_c_under_bf16_autocast():
+    """||S(D + x) - S(D)|| / C at physical batch 512 (the largest allowed) of identical people,
+    every one clipped: bf16 clipping measured 1.46 here; the bound needs <= 1 (+ rounding)."""
+    clip = 1e-3  # far below every person's gradient norm: all clipped
+    params = PrivacyParams(delta=1e-3, batch_size=512, epochs=1.0, max_grad_norm=clip)
+    plan = make_plan(params, units=512, privacy_unit="patient")
+    torch.manual_seed(0)
+    model = GemmaDecoder(replace(preset("demo"), max_seq_len=128))
+    assert MAX_PHYSICAL_BATCH == 512
+    tokens = torch.from_numpy(_tokens(1, 128).astype(np.int64)).repeat(512, 1)  # [512, 128]
+    parts = build_parts(model, _tokens(512, 128), plan, TrainSettings(seed=0))
+    with_x = _clipped_sum(parts, tokens, clip)
+    without_x = _clipped_sum(parts, tokens[:511], clip)
+    assert bool((parts.model.per_sample_gradient_norms > clip).all())
+    sensitivity = float((with_x - without_x).norm()) / clip
+    assert sensitivity <= 1 + 1e-5, sensitivity
+    assert sensitivity >= 1 - 1e-3  # and the person did count

@@ -1,0 +1,1 @@
+"""The run record: grouped run parameters, typed stage reports, the facts, the seal, the ledger."""

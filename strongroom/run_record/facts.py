@@ -1,0 +1,203 @@
+"""`Facts`: one definition of every fact a run records, read by the card, the MLflow tags, the
+policies and the summary as attributes (or by dotted name: `privacy.epsilon`).
+
+A policy naming a fact that is not defined here is rejected when it loads (governance/gate.py).
+Facts are counts, parameters and fingerprints: never a record value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from strongroom.privacy.mechanism import Epsilons, Mechanism
+from strongroom.run_record.reports import (
+    CorpusReport,
+    DeidReport,
+    EvalReport,
+    TrainReport,
+    ValidationReport,
+)
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PrivacyFacts(_Group):
+    epsilon: float  # reported: the larger of PRV and PLD for the steps taken
+    epsilon_prv: float  # Opacus PRV accountant
+    epsilon_pld: float  # dp_accounting PLD accountant
+    accountant_gap: float  # |PRV - PLD| / min
+    delta: float
+    delta_times_units: float  # delta * N: policies want <= 0.1 (delta <= 1 / (10 N))
+    unit_kind: str  # what the contract declares one unit is: person | account | record
+    unit_name: str  # its name in the contract's domain: patient, customer, member
+    unit_column: str  # the contract column that names it (informational only)
+    target_epsilon: float
+    noise_multiplier: float
+    sampling_rate: float
+    steps: int
+    max_grad_norm: float
+    units: int  # people in training: treated as public
+    adjacency: str
+    secure_rng: bool  # sampling and noise from the CSPRNG; false: seeded, not a DP release
+
+
+class TrainFacts(_Group):
+    stopped_early: bool  # SIGTERM or max_steps before the plan's last step
+    resumed_from_step: int
+    learning_rate: float
+    seed: int | None  # set only in a seeded (not DP) run
+
+
+class ModelFacts(_Group):
+    preset: str
+    parameters: int
+    sha256: str  # of the weights file sealed with the record
+
+
+class ValidationFacts(_Group):
+    success: bool
+    rows_in: int
+    rows_quarantined: int  # by ingest (unparseable) and validation (failing rows)
+
+
+class DeidFacts(_Group):
+    identifiers_removed: int
+    residual_identifiers: int
+    unit_values_merged: int  # raw unit ids that normalised onto another person's
+
+
+class CorpusFacts(_Group):
+    max_seq_len: int
+    truncated: int
+    units_train: int
+
+
+class EvalFacts(_Group):
+    loss: float  # exact statistic on held-out people: outside the DP guarantee
+    perplexity: float
+    units: int
+
+
+class DataFacts(_Group):
+    contract: str
+    sha256: str  # fingerprint of the records: the ledger's key
+
+
+class LedgerFacts(_Group):
+    cumulative_epsilon: float | None = None  # all registered runs on the same people, composed
+    runs: int | None = None  # filled in by the gate from the ledger, not stored
+
+
+class Facts(_Group):
+    privacy: PrivacyFacts
+    train: TrainFacts
+    model: ModelFacts
+    validation: ValidationFacts
+    deid: DeidFacts
+    corpus: CorpusFacts
+    eval: EvalFacts
+    data: DataFacts
+    ledger: LedgerFacts = LedgerFacts()
+
+    def get(self, name: str) -> Any:
+        """A fact by dotted name (`privacy.epsilon`); KeyError when it is not a fact."""
+        group, _, field = name.partition(".")
+        if name not in fact_names():
+            raise KeyError(name)
+        return getattr(getattr(self, group), field)
+
+    def flat(self) -> dict[str, Any]:
+        """Every fact by dotted name (the MLflow tags and the card's JSON)."""
+        return {name: self.get(name) for name in fact_names()}
+
+    @classmethod
+    def from_flat(cls, flat: dict[str, Any]) -> Facts:
+        nested: dict[str, dict[str, Any]] = {}
+        for name, value in flat.items():
+            group, _, field = name.partition(".")
+            nested.setdefault(group, {})[field] = value
+        return cls.model_validate(nested)
+
+
+def fact_names() -> list[str]:
+    """Every fact's dotted name."""
+    return [
+        f"{group}.{field}"
+        for group, info in Facts.model_fields.items()
+        for field in info.annotation.model_fields  # type: ignore[union-attr]
+    ]
+
+
+def privacy_facts(
+    evidence: dict[str, Any], *, unit_kind: str, unit_name: str, unit_column: str
+) -> PrivacyFacts:
+    """The privacy group, from training's sealed evidence only."""
+    mechanism = Mechanism.from_dict(evidence["mechanism"])
+    epsilons = Epsilons(**evidence["epsilons"])
+    return PrivacyFacts(
+        epsilon=epsilons.reported,
+        epsilon_prv=epsilons.prv,
+        epsilon_pld=epsilons.pld,
+        accountant_gap=epsilons.gap,
+        delta=mechanism.delta,
+        delta_times_units=mechanism.delta * evidence["units"],
+        unit_kind=unit_kind,
+        unit_name=unit_name,
+        unit_column=unit_column,
+        target_epsilon=evidence["target_epsilon"],
+        noise_multiplier=mechanism.noise_multiplier,
+        sampling_rate=mechanism.sampling_rate,
+        steps=mechanism.steps,
+        max_grad_norm=evidence["max_grad_norm"],
+        units=evidence["units"],
+        adjacency=mechanism.adjacency,
+        secure_rng=evidence["secure_rng"],
+    )
+
+
+def build_facts(
+    *,
+    unit: tuple[str, str, str],  # (kind, name, column) as the contract declares them
+    validation: ValidationReport,
+    deid: DeidReport,
+    corpus: CorpusReport,
+    train: TrainReport,
+    evaluation: EvalReport,
+) -> Facts:
+    evidence = train.evidence
+    kind, name, column = unit
+    return Facts(
+        privacy=privacy_facts(evidence, unit_kind=kind, unit_name=name, unit_column=column),
+        train=TrainFacts(
+            stopped_early=evidence["stopped_early"],
+            resumed_from_step=evidence["resumed_from_step"],
+            learning_rate=train.learning_rate,
+            seed=evidence["seed"],
+        ),
+        model=ModelFacts(
+            preset=train.model_preset, parameters=train.parameters, sha256=evidence["model_sha256"]
+        ),
+        validation=ValidationFacts(
+            success=validation.success,
+            rows_in=validation.source_rows_in,
+            rows_quarantined=validation.rows_quarantined + validation.ingest_rows_quarantined,
+        ),
+        deid=DeidFacts(
+            identifiers_removed=deid.identifiers_removed,
+            residual_identifiers=deid.residual_identifiers,
+            unit_values_merged=deid.unit_values_merged,
+        ),
+        corpus=CorpusFacts(
+            max_seq_len=corpus.max_seq_len,
+            truncated=corpus.truncated,
+            units_train=corpus.units_train,
+        ),
+        eval=EvalFacts(
+            loss=evaluation.loss, perplexity=evaluation.perplexity, units=evaluation.units
+        ),
+        data=DataFacts(contract=validation.contract, sha256=validation.source_sha256),
+    )

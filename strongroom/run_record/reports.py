@@ -1,0 +1,118 @@
+"""Typed stage reports: each owns its file name, its load and its write (counts, never values).
+
+The library stages write them; `facts.py` reads them into the one `Facts` a card, a tag, a
+policy and the summary read. Fields a report does not declare are kept (extra="allow") so that
+detailed sections (per-expectation results, per-step logs) travel with it untyped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    FILE: ClassVar[str]
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Self:
+        return cls.model_validate(json.loads((Path(directory) / cls.FILE).read_text()))
+
+    def write(self, directory: str | Path) -> Path:
+        path = Path(directory) / self.FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True))
+        return path
+
+
+class ValidationReport(Report):
+    FILE: ClassVar[str] = "validation_report.json"
+
+    contract: str
+    success: bool
+    rows_in: int
+    rows_ok: int
+    rows_quarantined: int
+    source_rows_in: int  # rows read by ingest
+    ingest_rows_quarantined: int  # rows ingest could not parse
+    source_sha256: str  # fingerprint of the records: the ledger's data key
+    sources: list[Any] = []
+
+
+class DeidReport(Report):
+    FILE: ClassVar[str] = "deidentify_report.json"
+
+    contract: str
+    rows: int
+    identifier_cells_removed: int
+    known_values_scrubbed_from_text: int
+    misspelt_values_scrubbed_from_text: int = 0
+    text_entities_redacted: dict[str, int] = {}
+    residual_identifiers: int
+    residual_identifiers_by_type: dict[str, int] = {}
+    unit_values_merged: int = 0  # raw unit ids that normalised onto another: one person
+
+    @classmethod
+    def merged(cls, shards: list[DeidReport]) -> DeidReport:
+        """The shards' reports added up (unit_values_merged: spellings of one person that fell
+        into different shards are not counted; their pseudonyms are the same all the same)."""
+        first = shards[0]
+        summed = {
+            name: sum(getattr(r, name) for r in shards)
+            for name in (
+                "rows", "identifier_cells_removed", "known_values_scrubbed_from_text",
+                "misspelt_values_scrubbed_from_text", "residual_identifiers", "unit_values_merged",
+            )
+        }  # fmt: skip
+        counted = {
+            name: dict(sorted(sum((Counter(getattr(r, name)) for r in shards), Counter()).items()))
+            for name in ("text_entities_redacted", "residual_identifiers_by_type")
+        }
+        return first.model_copy(update={**summed, **counted, "shards": len(shards)})
+
+    @property
+    def identifiers_removed(self) -> int:
+        return (
+            self.identifier_cells_removed
+            + self.known_values_scrubbed_from_text
+            + self.misspelt_values_scrubbed_from_text
+            + sum(self.text_entities_redacted.values())
+        )
+
+
+class CorpusReport(Report):
+    FILE: ClassVar[str] = "corpus_report.json"
+
+    privacy_unit: str
+    units_train: int
+    units_eval: int
+    truncated: int
+    max_seq_len: int
+
+
+class TrainReport(Report):
+    """What training did; `evidence` is the sealed part the gate trusts (run_record/evidence.py)."""
+
+    FILE: ClassVar[str] = "train_report.json"
+
+    evidence: dict[str, Any]  # sealed: mechanism, epsilons, secure_rng, fingerprints
+    model_preset: str
+    parameters: int
+    learning_rate: float
+    seconds: float
+    steps: dict[str, Any]  # per-step log: stays in the pipeline's artifacts, not in MLflow
+
+
+class EvalReport(Report):
+    FILE: ClassVar[str] = "eval_report.json"
+
+    loss: float  # mean per-person held-out loss (nats per byte)
+    token_loss: float
+    perplexity: float
+    units: int

@@ -1,0 +1,58 @@
+"""Key files: the mistakes a user makes get a message naming the file, never a traceback."""
+
+import logging
+
+import pytest
+
+from strongroom.errors import StrongroomError
+from strongroom.keys import KEY_BYTES, load_hex_key
+
+ENV = "STRONGROOM_TEST_KEY"
+
+
+def _load(path, **kwargs):
+    return load_hex_key(path, env=ENV, what="test key", **kwargs)
+
+
+def test_a_missing_key_is_made_private_and_then_read_back(tmp_path):
+    path = tmp_path / "keys" / "k"
+    key = _load(path, create=True)
+    assert len(key) == KEY_BYTES and oct(path.stat().st_mode & 0o777) == "0o600"
+    assert _load(path) == key
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("", "has 0 bytes"), ("ab", "has 1 bytes"), ("zz" * 32, "not hexadecimal")],
+)
+def test_an_empty_short_or_non_hex_key_is_refused(tmp_path, content, message):
+    path = tmp_path / "k"
+    path.write_text(content)
+    path.chmod(0o600)
+    with pytest.raises(StrongroomError, match=message) as error:
+        _load(path)
+    assert str(path) in str(error.value) and "zz" not in str(error.value)
+
+
+def test_a_folder_or_a_missing_file_is_a_message(tmp_path):
+    with pytest.raises(StrongroomError, match="is a folder"):
+        _load(tmp_path)
+    with pytest.raises(StrongroomError, match="file not found"):
+        _load(tmp_path / "nothing")
+
+
+def test_a_key_file_others_can_read_is_warned_about(tmp_path, caplog):
+    path = tmp_path / "k"
+    path.write_text("ab" * KEY_BYTES)
+    path.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="strongroom.keys"):
+        _load(path)
+    assert "readable by others" in caplog.text
+
+
+def test_the_environment_wins_and_is_checked_too(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV, "cd" * KEY_BYTES)
+    assert _load(None) == bytes.fromhex("cd" * KEY_BYTES)
+    monkeypatch.setenv(ENV, "cd")
+    with pytest.raises(StrongroomError, match=f"\\${ENV}: test key has 1 bytes"):
+        _load(None)

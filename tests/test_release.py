@@ -1,0 +1,115 @@
+"""Register, ledger and gate on real stage outputs (no kfp): the `store` fixture (conftest.py)
+holds two runs on the same records, one with the default secure randomness and one seeded."""
+
+import json
+
+import dp_accounting
+import mlflow
+import pytest
+from dp_accounting.pld import pld_privacy_accountant
+
+from strongroom.cli import main
+from strongroom.privacy.mechanism import Mechanism
+from strongroom.release import gate_version
+from strongroom.run_record.evidence import TAMPERED
+from strongroom.tracking import ledger
+
+
+def _rule(decision: dict, rule_id: str) -> dict:
+    return next(r for r in decision["rules"] if r["id"] == rule_id)
+
+
+def _tags(uri: str, version: str) -> dict[str, str]:
+    return mlflow.MlflowClient(tracking_uri=uri).get_model_version("m", version).tags
+
+
+def test_a_run_with_default_settings_is_a_dp_release_and_passes_hipaa(store):
+    uri, key_file, versions, _ = store
+    assert _tags(uri, versions["secure"])["privacy.secure_rng"] == "true"
+    decision = gate_version(uri, "m", versions["secure"], "hipaa", key_file)
+    assert decision["passed"], decision
+    assert _rule(decision, "evidence")["passed"]
+
+
+@pytest.mark.parametrize("policy", ["hipaa", "bank"])
+def test_a_seeded_run_fails_every_shipped_policy(store, policy):
+    uri, key_file, versions, _ = store
+    assert _tags(uri, versions["seeded"])["privacy.secure_rng"] == "false"
+    decision = gate_version(uri, "m", versions["seeded"], policy, key_file)
+    assert not decision["passed"]
+    assert not _rule(decision, "secure_randomness")["passed"]
+    card = mlflow.MlflowClient(tracking_uri=uri).get_model_version("m", versions["seeded"])
+    assert "NOT A DP RELEASE" in card.description
+
+
+@pytest.mark.parametrize("tag", ["privacy.epsilon", "privacy.noise_multiplier"])
+def test_an_edited_privacy_tag_fails_the_gate_as_tampering(store, tag):
+    uri, key_file, versions, _ = store
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    original = _tags(uri, versions["secure"])[tag]
+    client.set_model_version_tag("m", versions["secure"], tag, json.dumps(0.5))
+    try:
+        decision = gate_version(uri, "m", versions["secure"], "hipaa", key_file)
+    finally:
+        client.set_model_version_tag("m", versions["secure"], tag, original)
+    evidence = _rule(decision, "evidence")
+    assert not decision["passed"] and not evidence["passed"]
+    assert f"{TAMPERED}: {tag}" in evidence["reason"]
+
+
+def test_the_gates_epsilon_is_recomputed_from_the_model_artifact(store, tmp_path):
+    uri, key_file, versions, _ = store
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/m/{versions['secure']}", dst_path=str(tmp_path), tracking_uri=uri
+    )
+    (record_file,) = __import__("pathlib").Path(local).rglob("run_record.json")
+    evidence = json.loads(record_file.read_text())["evidence"]
+    expected = Mechanism.from_dict(evidence["mechanism"]).epsilons().reported
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    original = _tags(uri, versions["secure"])["privacy.epsilon"]
+    client.set_model_version_tag("m", versions["secure"], "privacy.epsilon", "0.001")
+    try:
+        decision = gate_version(uri, "m", versions["secure"], "hipaa", key_file)
+    finally:
+        client.set_model_version_tag("m", versions["secure"], "privacy.epsilon", original)
+    reason = _rule(decision, "epsilon_within_budget")["reason"]
+    assert reason.startswith(f"privacy.epsilon = {expected!r} <= 8.0")  # not the tag's 0.001
+
+
+def test_a_record_checked_with_another_seal_key_is_not_trusted(store, tmp_path):
+    uri, _, versions, _ = store
+    other = tmp_path / "other.key"
+    other.write_text("ab" * 32)
+    decision = gate_version(uri, "m", versions["secure"], "hipaa", str(other))
+    assert not decision["passed"]
+    assert "seal does not verify" in _rule(decision, "evidence")["reason"]
+
+
+def test_the_ledger_composes_both_runs_on_the_same_people(store, tmp_path, capsys):
+    uri, key_file, versions, _ = store
+    from strongroom.run_record.seal import load_seal_key
+
+    found = ledger.entries(uri, key=load_seal_key(key_file))
+    assert [e.model for e in found] == [f"m/{versions['secure']}", f"m/{versions['seeded']}"]
+    assert all(e.verified for e in found) and len({e.data_sha256 for e in found}) == 1
+    total = ledger.cumulative(found).checked()
+    reference = pld_privacy_accountant.PLDAccountant(value_discretization_interval=1e-3)
+    reference.compose(dp_accounting.ComposedDpEvent([e.mechanism.dp_event() for e in found]))
+    assert total.pld == pytest.approx(reference.get_epsilon(1e-5), rel=1e-9)
+    singles = [e.mechanism.epsilons().reported for e in found]
+    assert total.reported > max(singles)
+
+    bound = (max(singles) + total.reported) / 2  # each run alone is within it, both are not
+    policy = tmp_path / "cumulative.yaml"
+    policy.write_text(
+        "name: cumulative\nrules:\n  - {id: lifetime_budget, fact: ledger.cumulative_epsilon, "
+        f"op: '<=', value: {bound}}}\n"
+    )
+    first = gate_version(uri, "m", versions["secure"], str(policy), key_file)
+    second = gate_version(uri, "m", versions["seeded"], str(policy), key_file)
+    assert _rule(first, "lifetime_budget")["passed"]
+    assert not _rule(second, "lifetime_budget")["passed"]
+
+    assert main(["ledger", "--tracking-uri", uri, "--seal-key-file", key_file]) == 0
+    printed = capsys.readouterr().out
+    assert "runs 2" in printed and f"cumulative epsilon {total.reported:.4f}" in printed
