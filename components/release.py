@@ -54,7 +54,7 @@ def gate_op(release: dict, version: str, decision: Output[Artifact]) -> bool:
         where.model_name,
         version,
         where.policy,
-        where.seal_key_file,
+        where.verify_key_file,
         decision.path,
     )
     for rule in result["rules"]:
@@ -71,5 +71,5 @@ def promote_op(release: dict, version: str) -> str:
 
     where = ReleaseParams.model_validate(release)
     return promote(
-        where.tracking_uri, where.model_name, version, where.policy, where.seal_key_file
+        where.tracking_uri, where.model_name, version, where.policy, where.verify_key_file
     )["alias"]

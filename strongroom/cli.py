@@ -116,7 +116,7 @@ def _gate(args: argparse.Namespace) -> int:
     from strongroom.release import gate_version
 
     name, version = _split_ref(args.ref)
-    decision = gate_version(args.tracking_uri, name, version, args.policy, args.seal_key_file)
+    decision = gate_version(args.tracking_uri, name, version, args.policy, args.seal_public_key)
     for rule in decision["rules"]:
         print(f"[{'pass' if rule['passed'] else 'FAIL'}] {rule['id']}: {rule['reason']}")
     print("PASSED" if decision["passed"] else "FAILED")
@@ -124,10 +124,10 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _ledger(args: argparse.Namespace) -> int:
-    from strongroom.run_record.seal import load_seal_key
+    from strongroom.run_record.seal import load_verify_key
     from strongroom.tracking import ledger
 
-    key = load_seal_key(args.seal_key_file) if args.seal_key_file else None
+    key = load_verify_key(args.seal_public_key) if args.seal_public_key else None
     found = ledger.entries(args.tracking_uri, key=key, data_sha256=args.data)
     groups: dict[tuple[str, str], list[ledger.LedgerEntry]] = {}
     for entry in found:
@@ -234,16 +234,16 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("ref", help="MODEL/VERSION")
     gate.add_argument("--policy", default="hipaa", help="built-in name or YAML path")
     gate.add_argument(
-        "--seal-key-file",
+        "--seal-public-key",
         default="",
-        help="the key that sealed the record (or $STRONGROOM_SEAL_KEY)",
+        help="public key of the pipeline's seal (file; or $STRONGROOM_SEAL_PUBLIC_KEY)",
     )
     _tracking_arg(gate)
     gate.set_defaults(func=_gate)
 
     led = sub.add_parser("ledger", help="cumulative epsilon per data set and privacy unit")
     led.add_argument("--data", help="records fingerprint (sha256) to show; default: all")
-    led.add_argument("--seal-key-file", help="verify each entry's seal with this key")
+    led.add_argument("--seal-public-key", help="verify each entry's seal with this public key")
     _tracking_arg(led)
     led.set_defaults(func=_ledger)
 

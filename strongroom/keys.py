@@ -22,9 +22,15 @@ _MAX_FILE_BYTES = 4096  # a key file is a line of hex, never a large file
 
 
 def load_hex_key(
-    key_file: str | Path | None, *, env: str, what: str, create: bool = False
+    key_file: str | Path | None,
+    *,
+    env: str,
+    what: str,
+    create: bool = False,
+    secret: bool = True,
 ) -> bytes:
-    """The key in $`env` (hex), else in `key_file` (hex), made when missing if `create`."""
+    """The key in $`env` (hex), else in `key_file` (hex), made when missing if `create`.
+    A public key (`secret=False`) may be readable by others."""
     if os.environ.get(env):
         return _parsed(os.environ[env], source=f"${env}", what=what)
     if not key_file:
@@ -36,7 +42,7 @@ def load_hex_key(
         if not create:
             raise StrongroomError(f"{path}: {what} file not found")
         _make(path)
-    if path.stat().st_mode & 0o077:
+    if secret and path.stat().st_mode & 0o077:
         log.warning("%s: %s file is readable by others (chmod 600 it)", path, what)
     with open(path, "rb") as handle:
         raw = handle.read(_MAX_FILE_BYTES + 1)

@@ -22,6 +22,7 @@ _OFFLINE_ENV = {
     "HF_DATASETS_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "KFP_DISABLE_EXECUTION_CACHING_BY_DEFAULT": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # the gate's download: no bar in task logs
 }
 
 AIRGAP_ENV = "STRONGROOM_AIRGAP"  # "1": refuse every outbound connection that is not loopback

@@ -25,7 +25,7 @@ from strongroom.run_record.reports import (
     TrainReport,
     ValidationReport,
 )
-from strongroom.run_record.seal import load_seal_key
+from strongroom.run_record.seal import load_signing_key, load_verify_key
 from strongroom.stages import CHECKPOINT, STAGING
 
 
@@ -68,7 +68,7 @@ def register_stage(
     from strongroom.tracking import ledger
     from strongroom.tracking.registry import register_model
 
-    key = load_seal_key(seal_key_file)
+    key = load_signing_key(seal_key_file)
     facts = collect_facts(contract, validate_dir, deid_dir, corpus_dir, model_dir, eval_dir)
     train = TrainReport.load(model_dir)
     record = make_record(facts, train.evidence, key)
@@ -104,7 +104,7 @@ def register_stage(
 
 
 def checked_facts(
-    tracking_uri: str, model_name: str, version: str, key: bytes
+    tracking_uri: str, model_name: str, version: str, key: Any
 ) -> tuple[Facts | None, list[str]]:
     """The version's facts as its sealed record says (epsilon recomputed, ledger added), and
     every reason the record cannot be trusted."""
@@ -145,13 +145,16 @@ def checked_facts(
 
 
 def gate_version(
-    tracking_uri: str, model_name: str, version: str, policy: str, seal_key_file: str
+    tracking_uri: str, model_name: str, version: str, policy: str, seal_public_key_file: str
 ) -> dict[str, Any]:
-    """Evaluate `policy` on a registered version's sealed record (never on its editable tags)."""
+    """Evaluate `policy` on a registered version's sealed record (never on its editable tags),
+    verified with the seal's public key."""
     from strongroom.governance.gate import evaluate_policy, load_policy
 
     rules = load_policy(policy)
-    facts, problems = checked_facts(tracking_uri, model_name, version, load_seal_key(seal_key_file))
+    facts, problems = checked_facts(
+        tracking_uri, model_name, version, load_verify_key(seal_public_key_file)
+    )
     decision = evaluate_policy(rules, facts, evidence_problems=problems)
     return {
         **decision.to_dict(),
@@ -166,12 +169,12 @@ def gate_stage(
     model_name: str,
     version: str,
     policy: str,
-    seal_key_file: str,
+    seal_public_key_file: str,
     out_file: str,
 ) -> dict[str, Any]:
     from strongroom.tracking.registry import store_client
 
-    decision = gate_version(tracking_uri, model_name, version, policy, seal_key_file)
+    decision = gate_version(tracking_uri, model_name, version, policy, seal_public_key_file)
     store_client(tracking_uri).set_model_version_tag(
         model_name,
         version,
@@ -187,14 +190,14 @@ def promote(
     model_name: str,
     version: str,
     policy: str,
-    seal_key_file: str,
+    seal_public_key_file: str,
     alias: str = STAGING,
 ) -> dict[str, Any]:
     """Set `alias` on the version, after evaluating the gate once more (never on a failing version)."""
     from strongroom.errors import GateError
     from strongroom.tracking.registry import store_client
 
-    decision = gate_version(tracking_uri, model_name, version, policy, seal_key_file)
+    decision = gate_version(tracking_uri, model_name, version, policy, seal_public_key_file)
     if not decision["passed"]:
         failed = [r["id"] for r in decision["rules"] if not r["passed"]]
         raise GateError(f"{model_name}/{version} fails policy {policy}: {failed}; not promoted")

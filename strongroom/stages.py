@@ -119,12 +119,12 @@ def train_stage(
     from strongroom.privacy.plan import make_plan
     from strongroom.run_record.evidence import make_evidence
     from strongroom.run_record.reports import TrainReport
-    from strongroom.run_record.seal import load_seal_key
+    from strongroom.run_record.seal import load_signing_key
     from strongroom.training.checkpoint import fingerprint_tokens
     from strongroom.training.dp_sgd import finish_state, save_checkpoint, train_dp
     from strongroom.training.parts import rank_and_world
 
-    key = load_seal_key(seal_key_file, create=True)
+    key = load_signing_key(seal_key_file, create=True)
     tokens = np.load(Path(corpus_dir) / corpus_build.TRAIN_FILE)
     cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[1]))
     unit = load_contract(contract).unit_name

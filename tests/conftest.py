@@ -46,8 +46,8 @@ def stage_dirs(tmp_path_factory: pytest.TempPathFactory, demo_csv: Path) -> dict
 
 @pytest.fixture(scope="session")
 def store(stage_dirs, tmp_path_factory):
-    """Two registered versions of model `m` on the same records: (uri, seal key file,
-    {"secure": version, "seeded": version}, root)."""
+    """Two registered versions of model `m` on the same records: (uri, the seal's public key
+    file, {"secure": version, "seeded": version}, root)."""
     from strongroom.privacy.plan import PrivacyParams
     from strongroom.release import register_stage
     from strongroom.stages import evaluate_stage, train_stage
@@ -71,7 +71,7 @@ def store(stage_dirs, tmp_path_factory):
             eval_dir=eval_dir,
         )  # fmt: skip
         versions[name] = registered["version"]
-    return uri, key_file, versions, root
+    return uri, f"{key_file}.pub", versions, root
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:

@@ -77,19 +77,20 @@ def test_the_gates_epsilon_is_recomputed_from_the_model_artifact(store, tmp_path
 
 
 def test_a_record_checked_with_another_seal_key_is_not_trusted(store, tmp_path):
+    from strongroom.run_record.seal import load_signing_key
+
     uri, _, versions, _ = store
-    other = tmp_path / "other.key"
-    other.write_text("ab" * 32)
-    decision = gate_version(uri, "m", versions["secure"], "hipaa", str(other))
+    load_signing_key(tmp_path / "other.key", create=True)  # another pipeline's key pair
+    decision = gate_version(uri, "m", versions["secure"], "hipaa", str(tmp_path / "other.key.pub"))
     assert not decision["passed"]
     assert "seal does not verify" in _rule(decision, "evidence")["reason"]
 
 
 def test_the_ledger_composes_both_runs_on_the_same_people(store, tmp_path, capsys):
     uri, key_file, versions, _ = store
-    from strongroom.run_record.seal import load_seal_key
+    from strongroom.run_record.seal import load_verify_key
 
-    found = ledger.entries(uri, key=load_seal_key(key_file))
+    found = ledger.entries(uri, key=load_verify_key(key_file))
     assert [e.model for e in found] == [f"m/{versions['secure']}", f"m/{versions['seeded']}"]
     assert all(e.verified for e in found) and len({e.data_sha256 for e in found}) == 1
     total = ledger.cumulative(found).checked()
@@ -110,6 +111,6 @@ def test_the_ledger_composes_both_runs_on_the_same_people(store, tmp_path, capsy
     assert _rule(first, "lifetime_budget")["passed"]
     assert not _rule(second, "lifetime_budget")["passed"]
 
-    assert main(["ledger", "--tracking-uri", uri, "--seal-key-file", key_file]) == 0
+    assert main(["ledger", "--tracking-uri", uri, "--seal-public-key", key_file]) == 0
     printed = capsys.readouterr().out
     assert "runs 2" in printed and f"cumulative epsilon {total.reported:.4f}" in printed

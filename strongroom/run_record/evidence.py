@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
 from strongroom.privacy.mechanism import Epsilons, Mechanism
 from strongroom.run_record.facts import Facts
 from strongroom.run_record.seal import SealError, file_sha256, seal, verified
@@ -36,7 +38,7 @@ def make_evidence(
     resumed_from_step: int,
     corpus_sha256: str,
     model_file: str | Path,
-    key: bytes,
+    key: Ed25519PrivateKey,
 ) -> dict[str, Any]:
     """Training's sealed account of what ran."""
     return seal(
@@ -57,9 +59,9 @@ def make_evidence(
     )
 
 
-def make_record(facts: Facts, evidence: dict[str, Any], key: bytes) -> dict[str, Any]:
+def make_record(facts: Facts, evidence: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
     """Registration's sealed run record: the facts and training's (still sealed) evidence."""
-    verified(evidence, key, what="training evidence")
+    verified(evidence, key.public_key(), what="training evidence")
     return seal({"facts": facts.flat(), "evidence": evidence}, key)
 
 
@@ -76,7 +78,7 @@ class CheckedRecord:
 
 
 def check_record(
-    record: dict[str, Any], *, model_file: Path, tags: dict[str, str], key: bytes
+    record: dict[str, Any], *, model_file: Path, tags: dict[str, str], key: Ed25519PublicKey
 ) -> CheckedRecord:
     """The facts the gate may use, or the reasons it may not."""
     try:

@@ -46,8 +46,20 @@ class ReleaseParams(BaseModel):
         default="", description="default $MLFLOW_TRACKING_URI, else SQLite in the run directory"
     )
     seal_key_file: str = Field(
-        default="", description="key that seals the run record; default <run dir>/seal.key"
+        default="",
+        description="private key that signs what ran (training, registration); default "
+        "<run dir>/seal.key",
     )
+    seal_public_key_file: str = Field(
+        default="", description="public key the gate verifies with; default <seal key file>.pub"
+    )
+
+    @property
+    def verify_key_file(self) -> str:
+        """The public key file the gate reads."""
+        if self.seal_public_key_file or not self.seal_key_file:
+            return self.seal_public_key_file
+        return f"{self.seal_key_file}.pub"
 
 
 class RunParams(BaseModel):

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from strongroom.privacy.mechanism import Epsilons, Mechanism, composed_epsilons
 from strongroom.run_record.seal import SealError, verified
 
@@ -61,7 +63,7 @@ def record_run(
 
 
 def entries(
-    tracking_uri: str, *, key: bytes | None, data_sha256: str | None = None
+    tracking_uri: str, *, key: Ed25519PublicKey | None, data_sha256: str | None = None
 ) -> list[LedgerEntry]:
     """The ledger's entries (optionally for one data set), oldest first."""
     client = _client(tracking_uri)
@@ -74,7 +76,7 @@ def entries(
     return sorted(out, key=lambda e: e.registered_ms)
 
 
-def _entry(run: Any, key: bytes | None) -> LedgerEntry:
+def _entry(run: Any, key: Ed25519PublicKey | None) -> LedgerEntry:
     tags = run.data.tags
     evidence = json.loads(tags["ledger.evidence"])
     ok = False

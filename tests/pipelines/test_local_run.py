@@ -139,7 +139,7 @@ def test_summary_reports_counts_privacy_and_gate(pipeline_run):
 
 def test_a_failing_policy_leaves_the_version_unpromoted(pipeline_run, tmp_path):
     decision, run_dir = pipeline_run
-    seal_key = str(run_dir / "seal.key")
+    seal_key = str(run_dir / "seal.key.pub")  # the gate needs only the public key
     strict = tmp_path / "strict.yaml"
     strict.write_text(
         "name: strict\nrules:\n  - {id: tiny_epsilon, fact: privacy.epsilon, op: '<=', value: 0.1}\n"
