@@ -75,20 +75,10 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from strongroom.config import parse_model
+    from strongroom.config import given_options, parse_model
     from strongroom.privacy.plan import PrivacyParams, make_plan
 
-    params = parse_model(
-        {
-            "target_epsilon": args.epsilon,
-            "delta": args.delta,
-            "batch_size": args.batch_size,
-            "epochs": args.epochs,
-            "max_grad_norm": args.max_grad_norm,
-        },
-        PrivacyParams,
-        source="strongroom plan",
-    )
+    params = parse_model(given_options(args, PrivacyParams), PrivacyParams, source="plan")
     plan = make_plan(params, units=args.units, privacy_unit=args.unit)
     print(json.dumps(plan.to_dict(), indent=2))
     return 0
@@ -128,26 +118,31 @@ def _ledger(args: argparse.Namespace) -> int:
     from strongroom.tracking import ledger
 
     key = load_verify_key(args.seal_public_key) if args.seal_public_key else None
-    found = ledger.entries(args.tracking_uri, key=key, data_sha256=args.data)
+    found = ledger.read(args.tracking_uri, key=key)
     groups: dict[tuple[str, str], list[ledger.LedgerEntry]] = {}
-    for entry in found:
-        groups.setdefault((entry.data_sha256, entry.unit), []).append(entry)
+    for entry in found.entries:
+        if not args.data or entry.data_sha256.startswith(args.data):
+            groups.setdefault((entry.data_sha256, entry.unit), []).append(entry)
+    if key is None:
+        print("seals not verified: pass --seal-public-key to verify every entry")
+    for problem in found.problems:
+        print(f"PROBLEM: {problem}")
     if not groups:
         print("the ledger holds no runs" + (f" on data {args.data}" if args.data else ""))
     for (data, unit), same in groups.items():
         total = ledger.cumulative(same)
         print(f"data {data}  unit {unit}  runs {len(same)}")
         for entry in same:
-            m, seal = entry.mechanism, "sealed" if entry.verified else "seal not verified"
+            m = entry.mechanism
             print(
                 f"  {entry.model:<32} sigma {m.noise_multiplier:.4f} q {m.sampling_rate:.5f} "
-                f"steps {m.steps} delta {m.delta:g} epsilon {m.epsilons().reported:.4f} ({seal})"
+                f"steps {m.steps} delta {m.delta:g} epsilon {m.epsilons().reported:.4f}"
             )
         print(
             f"  cumulative epsilon {total.reported:.4f} at delta {total.delta:g} "
             f"(PRV {total.prv:.4f}, PLD {total.pld:.4f})"
         )
-    return 0
+    return 3 if found.problems else 0
 
 
 def _stage(args: argparse.Namespace) -> int:
@@ -187,6 +182,9 @@ def _tracking_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from strongroom.config import add_model_options
+    from strongroom.privacy.plan import PrivacyParams
+
     parser = argparse.ArgumentParser(prog="strongroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -216,13 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     comp.set_defaults(func=_compile)
 
     plan = sub.add_parser("plan", help="DP training plan: noise for a target epsilon")
-    plan.add_argument("--epsilon", type=float, required=True)
-    plan.add_argument("--delta", type=float, required=True)
     plan.add_argument("--units", type=int, required=True, help="people in the training set")
-    plan.add_argument("--batch-size", type=int, default=64, help="expected logical batch")
-    plan.add_argument("--epochs", type=float, default=3.0)
-    plan.add_argument("--max-grad-norm", type=float, default=1.0)
     plan.add_argument("--unit", default="person", help="what one privacy unit is called")
+    add_model_options(plan, PrivacyParams, aliases={"target_epsilon": "--epsilon"})
     plan.set_defaults(func=_plan)
 
     card = sub.add_parser("card", help="print the model card of a registered version")
@@ -242,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate.set_defaults(func=_gate)
 
     led = sub.add_parser("ledger", help="cumulative epsilon per data set and privacy unit")
-    led.add_argument("--data", help="records fingerprint (sha256) to show; default: all")
+    led.add_argument("--data", help="records fingerprint (sha256, or its start); default: all")
     led.add_argument("--seal-public-key", help="verify each entry's seal with this public key")
     _tracking_arg(led)
     led.set_defaults(func=_ledger)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import types
+import typing
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -62,3 +64,39 @@ def parse_groups(
     if problems:
         raise ConfigError(source, problems)
     return parsed
+
+
+def _option_type(annotation: Any) -> Any:
+    """int | None -> int: the value's type; argparse leaves an absent option at None."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    return annotation
+
+
+def add_model_options(
+    parser: Any, model: type[BaseModel], *, aliases: dict[str, str] | None = None
+) -> None:
+    """One --option per field of `model` (its description as help, its default shown); the
+    model stays the one definition of each option, its validation the one check. `aliases`
+    gives a field a second, shorter flag (target_epsilon: --epsilon)."""
+    import argparse
+
+    for name, info in model.model_fields.items():
+        kind = _option_type(info.annotation)
+        flags = [
+            f"--{name.replace('_', '-')}",
+            *([(aliases or {})[name]] if name in (aliases or {}) else []),
+        ]
+        help_text = f"{info.description or ''} (default: {info.default})"
+        if kind is bool:
+            parser.add_argument(
+                *flags, dest=name, action=argparse.BooleanOptionalAction, default=None,
+                help=help_text,
+            )  # fmt: skip
+        else:
+            parser.add_argument(*flags, dest=name, type=kind, default=None, help=help_text)
+
+
+def given_options(args: Any, model: type[BaseModel]) -> dict[str, Any]:
+    """The options of `model` given on the command line (the model fills in the rest)."""
+    return {n: getattr(args, n) for n in model.model_fields if getattr(args, n, None) is not None}

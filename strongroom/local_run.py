@@ -22,17 +22,23 @@ def new_run_dir(base: str | Path = "strongroom-runs") -> Path:
 
 
 def with_local_defaults(params: RunParams, run_dir: Path) -> RunParams:
-    """Absolute records path; keys and the MLflow store in the run directory unless given."""
+    """Absolute records path; the pseudonymisation key and the MLflow store in the run directory
+    and the seal key beside the store, unless given."""
     records, release = params.records, params.release
     path = records.path if "://" in records.path else str(Path(records.path).resolve())
     records = records.model_copy(
         update={"path": path, "key_file": records.key_file or str(run_dir / "pseudonym.key")}
     )
+    uri = release.tracking_uri or os.environ.get(
+        "MLFLOW_TRACKING_URI", f"sqlite:///{run_dir / 'mlflow.db'}"
+    )
+    # One seal key per store, so that its ledger verifies across runs: beside a SQLite store,
+    # else in the run directory (set release.seal_key_file for a server).
+    home = Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else run_dir
     release = release.model_copy(
         update={
-            "tracking_uri": release.tracking_uri
-            or os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{run_dir / 'mlflow.db'}"),
-            "seal_key_file": release.seal_key_file or str(run_dir / "seal.key"),
+            "tracking_uri": uri,
+            "seal_key_file": release.seal_key_file or str(home / "seal.key"),
         }
     )
     return params.model_copy(update={"records": records, "release": release})
@@ -67,30 +73,14 @@ def run_local(params: RunParams, run_dir: Path) -> dict[str, Any]:
 
 def summarize(decision: dict[str, Any], run_dir: Path) -> str:
     """The lines a user reads at the end of a run, from the registry's record of it."""
-    from strongroom.run_record.facts import Facts, fact_names
-    from strongroom.tracking.registry import version_facts
+    from strongroom.run_record.facts import Facts
 
     uri = decision["tracking_uri"]
-    tags = version_facts(uri, decision["model_name"], decision["version"])
-    facts = Facts.from_flat({name: tags[name] for name in fact_names()})
-    p = facts.privacy
     alias = _alias_of(uri, decision["model_name"], decision["version"])
-    randomness = "secure randomness" if p.secure_rng else "SEEDED: not a DP release"
-    lines = [
-        f"run directory  {run_dir}",
-        f"records        {facts.validation.rows_in:,} rows in, "
-        f"{facts.validation.rows_quarantined:,} quarantined",
-        f"identifiers    {facts.deid.identifiers_removed:,} removed, "
-        f"{facts.deid.residual_identifiers} residual",
-        f"privacy        epsilon {p.epsilon:.4f} spent of {p.target_epsilon:g} (PRV "
-        f"{p.epsilon_prv:.3f}, PLD {p.epsilon_pld:.3f}), delta {p.delta:g}, per {p.unit_name}, "
-        f"{randomness}",
-        f"               sigma {p.noise_multiplier:.3f}, sampling rate {p.sampling_rate:.4f}, "
-        f"{p.steps} steps, clip norm {p.max_grad_norm:g}, {p.units:,} {p.unit_name}s",
-        f"held-out       loss {facts.eval.loss:.3f}, perplexity {facts.eval.perplexity:.2f} "
-        f"({facts.eval.units} {p.unit_name}s never trained on; outside the guarantee)",
-        f"gate {decision['policy']:<9} {'PASSED' if decision['passed'] else 'FAILED'}",
-    ]
+    lines = [f"run directory  {run_dir}"]
+    if decision.get("facts"):  # what the gate read from the sealed record, not the tags
+        lines += _fact_lines(Facts.from_flat(decision["facts"]))
+    lines.append(f"gate {decision['policy']:<9} {'PASSED' if decision['passed'] else 'FAILED'}")
     for rule in decision["rules"]:
         lines.append(f"  [{'pass' if rule['passed'] else 'FAIL'}] {rule['id']}: {rule['reason']}")
     promoted = f" (alias {alias})" if alias else " (not promoted)"
@@ -103,6 +93,26 @@ def summarize(decision: dict[str, Any], run_dir: Path) -> str:
     else:
         lines.append(f"MLflow         {uri}")
     return "\n".join(lines)
+
+
+def _fact_lines(facts: Any) -> list[str]:
+    p = facts.privacy
+    randomness = "secure randomness" if p.secure_rng else "SEEDED: not a DP release"
+    return [
+        f"records        {facts.validation.rows_in:,} rows in, "
+        f"{facts.validation.rows_quarantined:,} quarantined",
+        f"identifiers    {facts.deid.identifiers_removed:,} removed, "
+        f"{facts.deid.residual_identifiers} residual",
+        f"privacy        epsilon {p.epsilon:.4f} spent of {p.target_epsilon:g} (PRV "
+        f"{p.epsilon_prv:.3f}, PLD {p.epsilon_pld:.3f}), delta {p.delta:g}, per {p.unit_name}, "
+        f"{randomness}",
+        f"               sigma {p.noise_multiplier:.3f}, sampling rate {p.sampling_rate:.4f}, "
+        f"{p.steps} steps, clip norm {p.max_grad_norm:g}, {p.units:,} {p.unit_name}s",
+        f"held-out       loss {facts.eval.loss:.3f}, perplexity {facts.eval.perplexity:.2f} "
+        f"({facts.eval.units} {p.unit_name}s never trained on; outside the guarantee)",
+        f"ledger         cumulative epsilon {facts.ledger.cumulative_epsilon:.4f} over "
+        f"{facts.ledger.runs} run(s) on these records",
+    ]
 
 
 def _alias_of(uri: str, model_name: str, version: str) -> str:

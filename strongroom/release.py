@@ -13,10 +13,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from mlflow.exceptions import MlflowException
+
+from strongroom.corpus.build import TRAIN_FILE
+from strongroom.errors import StrongroomError
 from strongroom.records.contract import load_contract
 from strongroom.records.io import write_json
 from strongroom.records.validate import REPORT_HTML
-from strongroom.run_record.evidence import RECORD_FILE, check_record, make_record
+from strongroom.run_record.evidence import (
+    RECORD_FILE,
+    artifact_digests,
+    check_record,
+    make_record,
+)
 from strongroom.run_record.facts import Facts, LedgerFacts, build_facts
 from strongroom.run_record.reports import (
     CorpusReport,
@@ -25,7 +34,7 @@ from strongroom.run_record.reports import (
     TrainReport,
     ValidationReport,
 )
-from strongroom.run_record.seal import load_signing_key, load_verify_key
+from strongroom.run_record.seal import file_sha256, load_signing_key, load_verify_key, verified
 from strongroom.stages import CHECKPOINT, STAGING
 
 
@@ -45,12 +54,33 @@ def collect_facts(
 
 
 def epsilon_series(train: TrainReport) -> dict[str, list[tuple[int, float]]]:
-    """The only per-step series published: epsilon spent, which depends on no one's data.
+    """The only per-step series published: epsilon spent by the PRV accountant that follows
+    training (the reported epsilon is the larger of PRV and PLD), which depends on no one's data.
 
     Per-step loss, clip fraction and batch size are exact statistics of private people: they
     stay in train_report.json among the pipeline's artifacts, out of the registered model's run.
     """
-    return {"train.epsilon": [(int(s), float(e)) for s, e in train.steps["epsilons"]]}
+    return {"train.epsilon_prv": [(int(s), float(e)) for s, e in train.steps["epsilons"]]}
+
+
+def _check_custody(facts: Facts, evidence: dict[str, Any], corpus_dir: str, model_dir: str) -> None:
+    """The reports and files given to registration are the ones training sealed."""
+    import numpy as np
+
+    from strongroom.training.checkpoint import fingerprint_tokens
+
+    problems = []
+    tokens = np.load(Path(corpus_dir) / TRAIN_FILE)
+    if fingerprint_tokens(tokens) != evidence["corpus_sha256"]:
+        problems.append("the corpus is not the one trained on")
+    if file_sha256(Path(model_dir) / CHECKPOINT) != evidence["model_sha256"]:
+        problems.append("the weights are not the ones training sealed")
+    if facts.data.sha256 != evidence["data_sha256"]:
+        problems.append("the validation report is for other records than the ones trained on")
+    if facts.privacy.units != facts.corpus.units_train:
+        problems.append("the corpus report counts other people than training did")
+    if problems:
+        raise StrongroomError("cannot register: " + "; ".join(problems))
 
 
 def register_stage(
@@ -65,36 +95,56 @@ def register_stage(
     model_dir: str,
     eval_dir: str,
 ) -> dict[str, Any]:
+    from strongroom.privacy.mechanism import Mechanism
     from strongroom.tracking import ledger
     from strongroom.tracking.registry import register_model
 
     key = load_signing_key(seal_key_file)
-    facts = collect_facts(contract, validate_dir, deid_dir, corpus_dir, model_dir, eval_dir)
     train = TrainReport.load(model_dir)
-    record = make_record(facts, train.evidence, key)
-    with tempfile.TemporaryDirectory() as scratch:
-        record_file = Path(scratch) / RECORD_FILE
-        record_file.write_text(json.dumps(record, indent=2, sort_keys=True))
-        registered = register_model(
-            tracking_uri=tracking_uri,
-            model_name=model_name,
-            checkpoint=Path(model_dir) / CHECKPOINT,
-            record_file=record_file,
-            facts=facts,
-            step_metrics=epsilon_series(train),
-            reports={
-                "validation_json": Path(validate_dir) / ValidationReport.FILE,
-                "validation_html": Path(validate_dir) / REPORT_HTML,
-                "deidentify": Path(deid_dir) / DeidReport.FILE,
-                "corpus": Path(corpus_dir) / CorpusReport.FILE,
-            },
-        )
+    evidence = verified(train.evidence, key.public_key(), what="training evidence")
+    facts = collect_facts(contract, validate_dir, deid_dir, corpus_dir, model_dir, eval_dir)
+    _check_custody(facts, evidence, corpus_dir, model_dir)
+    # The ledger as registration finds it, this run included, is sealed into the record: deleting
+    # entries later cannot lower what the gate sees.
+    known = ledger.read(tracking_uri, key=key.public_key())
+    total = ledger.cumulative(
+        known.same_people(facts.data.sha256, facts.privacy.unit_name),
+        extra=Mechanism.from_dict(evidence["mechanism"]),
+    )
+    runs = len(known.same_people(facts.data.sha256, facts.privacy.unit_name)) + 1
+    facts = facts.model_copy(
+        update={"ledger": LedgerFacts(cumulative_epsilon=total.reported, runs=runs)}
+    )
+
+    def seal_record(version: str, files: dict[str, str], weights: str) -> dict[str, Any]:
+        return make_record(
+            facts, train.evidence, model=f"{model_name}/{version}", files=files,
+            weights_file=weights, key=key,
+        )  # fmt: skip
+
+    registered = register_model(
+        tracking_uri=tracking_uri,
+        model_name=model_name,
+        checkpoint=Path(model_dir) / CHECKPOINT,
+        facts=facts,
+        seal_record=seal_record,
+        step_metrics=epsilon_series(train),
+        reports={
+            "validation_json": Path(validate_dir) / ValidationReport.FILE,
+            "validation_html": Path(validate_dir) / REPORT_HTML,
+            "deidentify": Path(deid_dir) / DeidReport.FILE,
+            "corpus": Path(corpus_dir) / CorpusReport.FILE,
+        },
+    )
     ledger.record_run(
         tracking_uri,
-        data_sha256=facts.data.sha256,
-        unit=facts.privacy.unit_name,
-        model=f"{model_name}/{registered.version}",
-        evidence=train.evidence,
+        ledger.new_entry(
+            data_sha256=facts.data.sha256,
+            unit=facts.privacy.unit_name,
+            model=f"{model_name}/{registered.version}",
+            evidence=train.evidence,
+            key=key,
+        ),
     )
     return {
         "version": registered.version,
@@ -103,45 +153,67 @@ def register_stage(
     }
 
 
+def _download_version(client: Any, model_name: str, version: str, scratch: str) -> Any:
+    """(the sealed run record or None, the model artifact's file digests, the version)."""
+    import mlflow
+
+    mv = client.get_model_version(model_name, version)
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=client.get_model_version_download_uri(model_name, version),
+            dst_path=str(Path(scratch) / "model"),
+        )
+    )
+    try:
+        record_path = client.download_artifacts(mv.run_id, RECORD_FILE, scratch)
+        record = json.loads(Path(record_path).read_text())
+    except (OSError, ValueError, MlflowException):
+        record = None
+    return record, artifact_digests(local), mv
+
+
 def checked_facts(
     tracking_uri: str, model_name: str, version: str, key: Any
 ) -> tuple[Facts | None, list[str]]:
-    """The version's facts as its sealed record says (epsilon recomputed, ledger added), and
-    every reason the record cannot be trusted."""
-    import mlflow
-
+    """The version's facts as its sealed record says (epsilon recomputed, the ledger's cumulative
+    epsilon added), and every reason the record cannot be trusted."""
     from strongroom.tracking import ledger
+    from strongroom.tracking.card import render_card
     from strongroom.tracking.registry import store_client
 
     client = store_client(tracking_uri)
-    tags = dict(client.get_model_version(model_name, version).tags)
-    with tempfile.TemporaryDirectory() as scratch:
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=client.get_model_version_download_uri(model_name, version),
-                dst_path=scratch,
-                tracking_uri=tracking_uri,
-            )
-        )
-        record_files = list(local.rglob(RECORD_FILE))
-        model_files = list(local.rglob(CHECKPOINT))
-        if len(record_files) != 1 or len(model_files) != 1:
-            return None, ["the model artifact holds no sealed run record"]
-        record = json.loads(record_files[0].read_text())
-        checked = check_record(record, model_file=model_files[0], tags=tags, key=key)
+    model = f"{model_name}/{version}"
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            record, files, mv = _download_version(client, model_name, version, scratch)
+    except MlflowException:
+        raise StrongroomError(f"{model}: no such registered model version") from None
+    if record is None:
+        return None, [f"{model} has no sealed run record"]
+    checked = check_record(record, model=model, files=files, tags=dict(mv.tags), key=key)
     if checked.facts is None:
         return None, checked.problems
-    same_people = ledger.up_to(
-        ledger.entries(tracking_uri, key=key, data_sha256=checked.facts.data.sha256),
-        f"{model_name}/{version}",
+    problems = list(checked.problems)
+    if mv.description != render_card(model_name, Facts.from_flat(record["facts"])):
+        problems.append("the version's description is not the card of its record")
+    known = ledger.read(tracking_uri, key=key)
+    problems.extend(known.problems)
+    facts = checked.facts
+    mine = [
+        e
+        for e in known.entries
+        if e.model == model and e.evidence_signature == checked.evidence_signature
+    ]
+    if not mine or mine[0].data_sha256 != facts.data.sha256:
+        problems.append("the version has no entry of its own in the privacy ledger")
+    same = known.same_people(facts.data.sha256, facts.privacy.unit_name)
+    total = ledger.cumulative(same)
+    sealed = facts.ledger
+    ledger_facts = LedgerFacts(
+        cumulative_epsilon=max(total.reported, sealed.cumulative_epsilon or 0.0),
+        runs=max(len(same), sealed.runs or 0),
     )
-    if not same_people:
-        return None, [*checked.problems, "the version has no entry in the privacy ledger"]
-    total = ledger.cumulative(same_people)
-    with_ledger = checked.facts.model_copy(
-        update={"ledger": LedgerFacts(cumulative_epsilon=total.reported, runs=len(same_people))}
-    )
-    return with_ledger, checked.problems
+    return facts.model_copy(update={"ledger": ledger_facts}), problems
 
 
 def gate_version(
@@ -158,6 +230,7 @@ def gate_version(
     decision = evaluate_policy(rules, facts, evidence_problems=problems)
     return {
         **decision.to_dict(),
+        "facts": facts.flat() if facts is not None else None,  # what the gate read (no values)
         "model_name": model_name,
         "version": version,
         "model_uri": f"models:/{model_name}/{version}",

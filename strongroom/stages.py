@@ -20,7 +20,7 @@ from strongroom.records import validate as val
 from strongroom.records.contract import load_contract
 from strongroom.records.io import read_json
 from strongroom.records.readers import ReadOptions
-from strongroom.run_record.reports import ValidationReport
+from strongroom.run_record.reports import CorpusReport, DeidReport, ValidationReport
 from strongroom.training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ def deidentify_stage(
         shards=shards,
         processes=processes,
     )
+    _carry_fingerprint(ValidationReport.load(validate_dir), DeidReport.load(out_dir), out_dir)
     return {
         "identifiers_removed": result.identifiers_removed,
         "residual": result.residual_identifiers,
@@ -100,7 +101,17 @@ def corpus_stage(
         max_seq_len=max_seq_len,
         eval_fraction=eval_fraction,
     )
+    _carry_fingerprint(DeidReport.load(deid_dir), CorpusReport.load(out_dir), out_dir)
     return {"units_train": result.units_train, "units_eval": result.units_eval}
+
+
+def _carry_fingerprint(
+    upstream: ValidationReport | DeidReport, report: DeidReport | CorpusReport, out_dir: str
+) -> None:
+    """The records' fingerprint travels with the data, so that training can seal which records
+    it learnt from (the ledger's key)."""
+    source = getattr(upstream, "source_sha256", "")
+    report.model_copy(update={"source_sha256": source}).write(out_dir)
 
 
 def train_stage(
@@ -124,7 +135,8 @@ def train_stage(
     from strongroom.training.dp_sgd import finish_state, save_checkpoint, train_dp
     from strongroom.training.parts import rank_and_world
 
-    key = load_signing_key(seal_key_file, create=True)
+    # Rank 0 alone signs (and makes the key when missing): ranks racing to create it would clash.
+    key = load_signing_key(seal_key_file, create=True) if rank_and_world()[0] == 0 else None
     tokens = np.load(Path(corpus_dir) / corpus_build.TRAIN_FILE)
     cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[1]))
     unit = load_contract(contract).unit_name
@@ -138,12 +150,14 @@ def train_stage(
     if rank_and_world()[0] == 0:  # under torchrun, rank 0 writes the model and the report
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         save_checkpoint(Path(out_dir) / CHECKPOINT, result)
-        assert result.mechanism is not None and result.epsilons is not None
+        assert key is not None and result.mechanism is not None and result.epsilons is not None
         evidence = make_evidence(
             mechanism=result.mechanism, epsilons=result.epsilons,
             target_epsilon=plan.target_epsilon, max_grad_norm=plan.max_grad_norm,
             units=plan.units, seed=training.seed, stopped_early=result.stopped_early,
-            resumed_from_step=result.resumed_from, corpus_sha256=fingerprint_tokens(tokens),
+            resumed_from_step=result.resumed_from,
+            data_sha256=CorpusReport.load(corpus_dir).source_sha256,
+            corpus_sha256=fingerprint_tokens(tokens),
             model_file=Path(out_dir) / CHECKPOINT, key=key,
         )  # fmt: skip
         TrainReport(

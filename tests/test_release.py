@@ -4,7 +4,6 @@ holds two runs on the same records, one with the default secure randomness and o
 import json
 
 import dp_accounting
-import mlflow
 import pytest
 from dp_accounting.pld import pld_privacy_accountant
 
@@ -13,6 +12,7 @@ from strongroom.privacy.mechanism import Mechanism
 from strongroom.release import gate_version
 from strongroom.run_record.evidence import TAMPERED
 from strongroom.tracking import ledger
+from strongroom.tracking.registry import store_client
 
 
 def _rule(decision: dict, rule_id: str) -> dict:
@@ -20,7 +20,7 @@ def _rule(decision: dict, rule_id: str) -> dict:
 
 
 def _tags(uri: str, version: str) -> dict[str, str]:
-    return mlflow.MlflowClient(tracking_uri=uri).get_model_version("m", version).tags
+    return store_client(uri).get_model_version("m", version).tags
 
 
 def test_a_run_with_default_settings_is_a_dp_release_and_passes_hipaa(store):
@@ -38,14 +38,14 @@ def test_a_seeded_run_fails_every_shipped_policy(store, policy):
     decision = gate_version(uri, "m", versions["seeded"], policy, key_file)
     assert not decision["passed"]
     assert not _rule(decision, "secure_randomness")["passed"]
-    card = mlflow.MlflowClient(tracking_uri=uri).get_model_version("m", versions["seeded"])
+    card = store_client(uri).get_model_version("m", versions["seeded"])
     assert "NOT A DP RELEASE" in card.description
 
 
 @pytest.mark.parametrize("tag", ["privacy.epsilon", "privacy.noise_multiplier"])
 def test_an_edited_privacy_tag_fails_the_gate_as_tampering(store, tag):
     uri, key_file, versions, _ = store
-    client = mlflow.MlflowClient(tracking_uri=uri)
+    client = store_client(uri)
     original = _tags(uri, versions["secure"])[tag]
     client.set_model_version_tag("m", versions["secure"], tag, json.dumps(0.5))
     try:
@@ -57,15 +57,19 @@ def test_an_edited_privacy_tag_fails_the_gate_as_tampering(store, tag):
     assert f"{TAMPERED}: {tag}" in evidence["reason"]
 
 
-def test_the_gates_epsilon_is_recomputed_from_the_model_artifact(store, tmp_path):
-    uri, key_file, versions, _ = store
-    local = mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/m/{versions['secure']}", dst_path=str(tmp_path), tracking_uri=uri
+def _record(uri: str, version: str, tmp_path) -> dict:
+    client = store_client(uri)
+    run_id = client.get_model_version("m", version).run_id
+    return json.loads(
+        open(client.download_artifacts(run_id, "run_record.json", str(tmp_path))).read()
     )
-    (record_file,) = __import__("pathlib").Path(local).rglob("run_record.json")
-    evidence = json.loads(record_file.read_text())["evidence"]
+
+
+def test_the_gates_epsilon_is_recomputed_from_the_sealed_mechanism(store, tmp_path):
+    uri, key_file, versions, _ = store
+    evidence = _record(uri, versions["secure"], tmp_path)["evidence"]
     expected = Mechanism.from_dict(evidence["mechanism"]).epsilons().reported
-    client = mlflow.MlflowClient(tracking_uri=uri)
+    client = store_client(uri)
     original = _tags(uri, versions["secure"])["privacy.epsilon"]
     client.set_model_version_tag("m", versions["secure"], "privacy.epsilon", "0.001")
     try:
@@ -90,15 +94,27 @@ def test_the_ledger_composes_both_runs_on_the_same_people(store, tmp_path, capsy
     uri, key_file, versions, _ = store
     from strongroom.run_record.seal import load_verify_key
 
-    found = ledger.entries(uri, key=load_verify_key(key_file))
-    assert [e.model for e in found] == [f"m/{versions['secure']}", f"m/{versions['seeded']}"]
-    assert all(e.verified for e in found) and len({e.data_sha256 for e in found}) == 1
-    total = ledger.cumulative(found).checked()
+    found = ledger.read(uri, key=load_verify_key(key_file))
+    assert found.problems == []
+    assert [e.model for e in found.entries] == [
+        f"m/{versions['secure']}",
+        f"m/{versions['seeded']}",
+    ]
+    assert len({e.data_sha256 for e in found.entries}) == 1
+    total = ledger.cumulative(found.entries).checked()
     reference = pld_privacy_accountant.PLDAccountant(value_discretization_interval=1e-3)
-    reference.compose(dp_accounting.ComposedDpEvent([e.mechanism.dp_event() for e in found]))
+    reference.compose(
+        dp_accounting.ComposedDpEvent([e.mechanism.dp_event() for e in found.entries])
+    )
     assert total.pld == pytest.approx(reference.get_epsilon(1e-5), rel=1e-9)
-    singles = [e.mechanism.epsilons().reported for e in found]
+    singles = [e.mechanism.epsilons().reported for e in found.entries]
     assert total.reported > max(singles)
+    # What each registration saw, sealed: the first run alone, then both.
+    first = _record(uri, versions["secure"], tmp_path / "1")["facts"]
+    second = _record(uri, versions["seeded"], tmp_path / "2")["facts"]
+    assert (first["ledger.runs"], second["ledger.runs"]) == (1, 2)
+    assert first["ledger.cumulative_epsilon"] == pytest.approx(singles[0], rel=1e-9)
+    assert second["ledger.cumulative_epsilon"] == pytest.approx(total.reported, rel=1e-9)
 
     bound = (max(singles) + total.reported) / 2  # each run alone is within it, both are not
     policy = tmp_path / "cumulative.yaml"
@@ -106,10 +122,12 @@ def test_the_ledger_composes_both_runs_on_the_same_people(store, tmp_path, capsy
         "name: cumulative\nrules:\n  - {id: lifetime_budget, fact: ledger.cumulative_epsilon, "
         f"op: '<=', value: {bound}}}\n"
     )
-    first = gate_version(uri, "m", versions["secure"], str(policy), key_file)
-    second = gate_version(uri, "m", versions["seeded"], str(policy), key_file)
-    assert _rule(first, "lifetime_budget")["passed"]
-    assert not _rule(second, "lifetime_budget")["passed"]
+    assert first["ledger.cumulative_epsilon"] <= bound  # the first passed when it was gated
+    second_gate = gate_version(uri, "m", versions["seeded"], str(policy), key_file)
+    assert not _rule(second_gate, "lifetime_budget")["passed"]
+    # Gated again now, the first sees every release on the same people too (conservative).
+    again = gate_version(uri, "m", versions["secure"], str(policy), key_file)
+    assert not _rule(again, "lifetime_budget")["passed"]
 
     assert main(["ledger", "--tracking-uri", uri, "--seal-public-key", key_file]) == 0
     printed = capsys.readouterr().out

@@ -1,12 +1,14 @@
 """Evidence: what training sealed, and the check the gate runs on a registered version.
 
 Training writes `evidence` (the mechanism that ran, its epsilons, whether its randomness was
-secure, fingerprints of the corpus and of the weights) and seals it. Registration puts the facts
-and that evidence into one sealed run record inside the model artifact. The gate trusts only
-what verifies: the record's seal, the evidence's seal, the weights' fingerprint; it recomputes
-epsilon from the sealed mechanism with both accountants; and a version tag that differs from the
-record fails the gate ("tags disagree with the model's record"). Tests:
-tests/run_record/test_evidence.py and tests/pipelines/test_local_run.py.
+secure, fingerprints of the records, the corpus and the weights) and seals it. Registration puts
+the facts, that evidence, the version's name and a digest of every file of its model artifact
+into one sealed run record (an artifact of the version's MLflow run). The gate trusts only what
+verifies: the record's seal, the evidence's seal, the version's name, every file of the model
+artifact (the weights, MLmodel, the pickled wrapper: a swapped file fails); it recomputes epsilon
+from the sealed mechanism with both accountants; and a version tag or description that differs
+from the record fails the gate ("tags disagree with the model's record"). Tests:
+tests/run_record/test_evidence.py, tests/test_release.py.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from strongroom.privacy.mechanism import Epsilons, Mechanism
 from strongroom.run_record.facts import Facts
-from strongroom.run_record.seal import SealError, file_sha256, seal, verified
+from strongroom.run_record.seal import SEAL_FIELD, SealError, file_sha256, seal, verified
 
-RECORD_FILE = "run_record.json"
+RECORD_FILE = "run_record.json"  # an artifact of the version's run
 TAMPERED = "tags disagree with the model's record"
 
 
@@ -36,6 +38,7 @@ def make_evidence(
     seed: int | None,
     stopped_early: bool,
     resumed_from_step: int,
+    data_sha256: str,
     corpus_sha256: str,
     model_file: str | Path,
     key: Ed25519PrivateKey,
@@ -52,17 +55,45 @@ def make_evidence(
             "secure_rng": seed is None,
             "stopped_early": stopped_early,
             "resumed_from_step": resumed_from_step,
-            "corpus_sha256": corpus_sha256,
+            "data_sha256": data_sha256,  # the records, as validation fingerprinted them
+            "corpus_sha256": corpus_sha256,  # the token tensor trained on
             "model_sha256": file_sha256(model_file),
         },
         key,
     )
 
 
-def make_record(facts: Facts, evidence: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
-    """Registration's sealed run record: the facts and training's (still sealed) evidence."""
+def make_record(
+    facts: Facts,
+    evidence: dict[str, Any],
+    *,
+    model: str,
+    files: dict[str, str],
+    weights_file: str,
+    key: Ed25519PrivateKey,
+) -> dict[str, Any]:
+    """Registration's sealed run record: the facts, training's (still sealed) evidence, the
+    version it belongs to and the sha256 of every file of its model artifact."""
     verified(evidence, key.public_key(), what="training evidence")
-    return seal({"facts": facts.flat(), "evidence": evidence}, key)
+    return seal(
+        {
+            "facts": facts.flat(),
+            "evidence": evidence,
+            "model": model,
+            "files": dict(sorted(files.items())),
+            "weights_file": weights_file,
+        },
+        key,
+    )
+
+
+def artifact_digests(root: Path) -> dict[str, str]:
+    """sha256 of every file below `root`, by its path relative to it."""
+    return {
+        path.relative_to(root).as_posix(): file_sha256(path)
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
 
 
 def tag_value(value: Any) -> str:
@@ -73,30 +104,37 @@ def tag_value(value: Any) -> str:
 @dataclass
 class CheckedRecord:
     facts: Facts | None  # with epsilon recomputed; None when the record cannot be trusted
-    mechanism: Mechanism | None
+    evidence: dict[str, Any] = field(default_factory=dict)  # training's, verified
     problems: list[str] = field(default_factory=list)
+    evidence_signature: str = ""  # what ties the version to its ledger entry
 
 
 def check_record(
-    record: dict[str, Any], *, model_file: Path, tags: dict[str, str], key: Ed25519PublicKey
+    record: Any,
+    *,
+    model: str,
+    files: dict[str, str],
+    tags: dict[str, str],
+    key: Ed25519PublicKey,
 ) -> CheckedRecord:
     """The facts the gate may use, or the reasons it may not."""
     try:
+        if not isinstance(record, dict):
+            raise TypeError
         body = verified(record, key, what="run record")
         evidence = verified(body["evidence"], key, what="training evidence")
-    except (SealError, KeyError, TypeError) as error:
-        return CheckedRecord(None, None, [str(error) if isinstance(error, SealError) else
-                                          "run record is not in the expected form"])  # fmt: skip
-    facts = Facts.from_flat(body["facts"])
-    problems = []
-    if file_sha256(model_file) != evidence["model_sha256"]:
-        problems.append("model weights differ from the ones training sealed")
+        facts = Facts.from_flat(body["facts"])
+        mechanism = Mechanism.from_dict(evidence["mechanism"])
+    except SealError as error:
+        return CheckedRecord(None, problems=[str(error)])
+    except (KeyError, TypeError, ValueError):
+        return CheckedRecord(None, problems=["run record is not in the expected form"])
+    problems = _artifact_problems(body, evidence, model=model, files=files)
     edited = sorted(
         name for name, value in facts.flat().items() if tags.get(name) != tag_value(value)
     )
     if edited:
         problems.append(f"{TAMPERED}: {', '.join(edited)}")
-    mechanism = Mechanism.from_dict(evidence["mechanism"])
     now = mechanism.epsilons()
     privacy = facts.privacy.model_copy(
         update={
@@ -106,4 +144,24 @@ def check_record(
             "accountant_gap": now.gap,
         }
     )
-    return CheckedRecord(facts.model_copy(update={"privacy": privacy}), mechanism, problems)
+    signature = str(body["evidence"][SEAL_FIELD]["signature"])
+    return CheckedRecord(
+        facts.model_copy(update={"privacy": privacy}), evidence, problems, signature
+    )
+
+
+def _artifact_problems(
+    body: dict[str, Any], evidence: dict[str, Any], *, model: str, files: dict[str, str]
+) -> list[str]:
+    problems = []
+    if body.get("model") != model:
+        problems.append(f"the run record belongs to another model version, not {model}")
+    sealed = body.get("files", {})
+    changed = sorted(
+        name for name in set(sealed) | set(files) if sealed.get(name) != files.get(name)
+    )
+    if changed:
+        problems.append(f"model artifact differs from the sealed record: {', '.join(changed)}")
+    if sealed.get(body.get("weights_file")) != evidence["model_sha256"]:
+        problems.append("model weights differ from the ones training sealed")
+    return problems

@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
+from strongroom.errors import StrongroomError
+
 
 class Report(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -22,7 +24,16 @@ class Report(BaseModel):
 
     @classmethod
     def load(cls, directory: str | Path) -> Self:
-        return cls.model_validate(json.loads((Path(directory) / cls.FILE).read_text()))
+        """The report in `directory`; StrongroomError naming the file when it is missing or not
+        a report of this kind (never its content)."""
+        path = Path(directory) / cls.FILE
+        try:
+            return cls.model_validate(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise StrongroomError(f"{path}: not found (is it a stage's output folder?)") from None
+        except (OSError, ValueError) as error:  # pydantic's ValidationError is a ValueError
+            kind = type(error).__name__
+            raise StrongroomError(f"{path}: not a valid {cls.__name__} ({kind})") from None
 
     def write(self, directory: str | Path) -> Path:
         path = Path(directory) / self.FILE
@@ -57,6 +68,7 @@ class DeidReport(Report):
     residual_identifiers: int
     residual_identifiers_by_type: dict[str, int] = {}
     unit_values_merged: int = 0  # raw unit ids that normalised onto another: one person
+    source_sha256: str = ""  # the records' fingerprint (validation's), carried to training
 
     @classmethod
     def merged(cls, shards: list[DeidReport]) -> DeidReport:
@@ -94,6 +106,7 @@ class CorpusReport(Report):
     units_eval: int
     truncated: int
     max_seq_len: int
+    source_sha256: str = ""  # the records' fingerprint, carried from validation to training
 
 
 class TrainReport(Report):

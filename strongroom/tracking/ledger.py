@@ -2,25 +2,28 @@
 
 Runs on the same people compose: two runs at epsilon 4 are not two guarantees of 4. Each
 registered version adds one entry (a run in the `strongroom-privacy-ledger` experiment of the same
-MLflow store, so the ledger travels with the store) carrying training's sealed evidence. The
-cumulative epsilon of a data set is the composition of its entries' mechanisms under both
-accountants (the larger is reported), at the smallest delta among them (conservative).
-Entries are read conservatively: an entry whose seal does not verify still counts, and is flagged.
+MLflow store, so the ledger travels with the store). The entry is sealed by registration: the
+data fingerprint, the unit, the model version and training's own sealed evidence, so none of them
+can be moved or edited; its tags are for people and search only. The cumulative epsilon of a data
+set composes all its entries (deleted runs included: deleting a record does not undo a release)
+under both accountants (the larger is reported), at the smallest delta among them.
+An entry that cannot be read or does not verify is a problem the gate fails on.
 Tests: tests/tracking/test_ledger.py.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from strongroom.privacy.mechanism import Epsilons, Mechanism, composed_epsilons
-from strongroom.run_record.seal import SealError, verified
+from strongroom.run_record.seal import SEAL_FIELD, SealError, seal, verified
 
 LEDGER_EXPERIMENT = "strongroom-privacy-ledger"
+_ENTRY_TAG = "ledger.entry"
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,17 @@ class LedgerEntry:
     unit: str  # the privacy unit's name (patient, customer)
     model: str  # NAME/VERSION
     mechanism: Mechanism
-    registered_ms: int  # when it was recorded (ledger order)
-    verified: bool  # training's seal verified
+    evidence_signature: str  # ties the entry to one training run's sealed evidence
+    run_id: str  # the ledger run holding it
+
+
+@dataclass
+class Ledger:
+    entries: list[LedgerEntry] = field(default_factory=list)  # verified
+    problems: list[str] = field(default_factory=list)  # entries that cannot be trusted
+
+    def same_people(self, data_sha256: str, unit: str) -> list[LedgerEntry]:
+        return [e for e in self.entries if e.data_sha256 == data_sha256 and e.unit == unit]
 
 
 def _client(tracking_uri: str) -> Any:
@@ -39,80 +51,69 @@ def _client(tracking_uri: str) -> Any:
     return store_client(tracking_uri)
 
 
-def _experiment_id(client: Any) -> str:
-    found = client.get_experiment_by_name(LEDGER_EXPERIMENT)
-    return found.experiment_id if found else client.create_experiment(LEDGER_EXPERIMENT)
+def new_entry(
+    *, data_sha256: str, unit: str, model: str, evidence: dict[str, Any], key: Ed25519PrivateKey
+) -> dict[str, Any]:
+    """A sealed ledger entry for one registered run."""
+    return seal(
+        {"data_sha256": data_sha256, "unit": unit, "model": model, "evidence": evidence}, key
+    )
 
 
-def record_run(
-    tracking_uri: str, *, data_sha256: str, unit: str, model: str, evidence: dict[str, Any]
-) -> None:
-    """Add one registered run to the ledger."""
+def record_run(tracking_uri: str, entry: dict[str, Any]) -> None:
+    """Add one sealed entry to the ledger."""
     client = _client(tracking_uri)
+    found = client.get_experiment_by_name(LEDGER_EXPERIMENT)
+    experiment = found.experiment_id if found else client.create_experiment(LEDGER_EXPERIMENT)
     run = client.create_run(
-        _experiment_id(client),
-        run_name=f"ledger {model}",
+        experiment,
+        run_name=f"ledger {entry['model']}",
         tags={
-            "ledger.data_sha256": data_sha256,
-            "ledger.unit": unit,
-            "ledger.model": model,
-            "ledger.evidence": json.dumps(evidence, sort_keys=True),
+            "ledger.data_sha256": entry["data_sha256"],  # for people and search: not trusted
+            "ledger.unit": entry["unit"],
+            "ledger.model": entry["model"],
+            _ENTRY_TAG: json.dumps(entry, sort_keys=True),
         },
     )
     client.set_terminated(run.info.run_id)
 
 
-def entries(
-    tracking_uri: str, *, key: Ed25519PublicKey | None, data_sha256: str | None = None
-) -> list[LedgerEntry]:
-    """The ledger's entries (optionally for one data set), oldest first."""
+def read(tracking_uri: str, *, key: Ed25519PublicKey | None) -> Ledger:
+    """Every entry, deleted runs included; without a key nothing is verified (display only)."""
+    from mlflow.entities import ViewType
+
     client = _client(tracking_uri)
     found = client.get_experiment_by_name(LEDGER_EXPERIMENT)
+    ledger = Ledger()
     if found is None:
-        return []
-    query = f"tags.`ledger.data_sha256` = '{data_sha256}'" if data_sha256 else ""
-    runs = client.search_runs([found.experiment_id], filter_string=query, max_results=50000)
-    out = [_entry(run, key) for run in runs]
-    return sorted(out, key=lambda e: e.registered_ms)
+        return ledger
+    runs = client.search_runs([found.experiment_id], run_view_type=ViewType.ALL, max_results=50000)
+    for run in sorted(runs, key=lambda r: r.info.start_time):
+        try:
+            ledger.entries.append(_entry(run, key))
+        except (SealError, ValueError, KeyError, TypeError):
+            ledger.problems.append(f"ledger entry {run.info.run_id} cannot be read or verified")
+    return ledger
 
 
 def _entry(run: Any, key: Ed25519PublicKey | None) -> LedgerEntry:
-    tags = run.data.tags
-    evidence = json.loads(tags["ledger.evidence"])
-    ok = False
-    if key is not None:
-        try:
-            verified(evidence, key, what="ledger entry")
-            ok = True
-        except SealError:
-            ok = False
+    raw = json.loads(run.data.tags[_ENTRY_TAG])
+    body = verified(raw, key, what="ledger entry") if key is not None else raw
+    evidence = body["evidence"]
     return LedgerEntry(
-        data_sha256=tags["ledger.data_sha256"],
-        unit=tags["ledger.unit"],
-        model=tags["ledger.model"],
+        data_sha256=str(body["data_sha256"]),
+        unit=str(body["unit"]),
+        model=str(body["model"]),
         mechanism=Mechanism.from_dict(evidence["mechanism"]),
-        registered_ms=int(run.info.start_time),
-        verified=ok,
+        evidence_signature=str(evidence[SEAL_FIELD]["signature"]),
+        run_id=run.info.run_id,
     )
 
 
-def cumulative(same_people: list[LedgerEntry]) -> Epsilons:
-    """Epsilon of every run in `same_people` together (one data set, one unit)."""
-    if not same_people:
+def cumulative(same_people: list[LedgerEntry], *, extra: Mechanism | None = None) -> Epsilons:
+    """Epsilon of every run in `same_people` (and `extra`) together."""
+    mechanisms = [e.mechanism for e in same_people] + ([extra] if extra else [])
+    if not mechanisms:
         return Epsilons(0.0, 0.0, 0.0)
-    delta = min(e.mechanism.delta for e in same_people)
-    return composed_epsilons([e.mechanism for e in same_people], delta=delta)
-
-
-def up_to(all_entries: list[LedgerEntry], model: str) -> list[LedgerEntry]:
-    """The entries on the same people as `model`'s, registered up to and including it."""
-    mine = next((e for e in all_entries if e.model == model), None)
-    if mine is None:
-        return []
-    return [
-        e
-        for e in all_entries
-        if e.data_sha256 == mine.data_sha256
-        and e.unit == mine.unit
-        and e.registered_ms <= mine.registered_ms
-    ]
+    delta = min(m.delta for m in mechanisms)
+    return composed_epsilons(mechanisms, delta=delta)

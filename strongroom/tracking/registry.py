@@ -8,6 +8,7 @@ gate trusts, and a tag that differs from it fails the gate.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,27 +71,35 @@ def _log_series(series: dict[str, list[tuple[int, float]]]) -> None:
         client.log_batch(run_id, metrics=metrics[start : start + 1000])
 
 
+SealRecord = Callable[[str, dict[str, str], str], dict[str, Any]]  # (version, files, weights)
+
+
 def register_model(
     *,
     tracking_uri: str,
     model_name: str,
     checkpoint: Path,
-    record_file: Path,
     facts: Facts,
+    seal_record: SealRecord,
     step_metrics: dict[str, list[tuple[int, float]]],
     reports: dict[str, Path],
 ) -> Registered:
-    """Log params, metrics, reports, the pyfunc model (weights + sealed run record) and card;
-    register a new version tagged with every fact."""
+    """Log params, metrics, reports, the pyfunc model and card; register a new version tagged
+    with every fact; then seal the run record over the version's artifact files
+    (`seal_record(version, {path: sha256}, weights path)`) and log it to the run."""
+    import tempfile
+
     import mlflow
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
+    from strongroom.run_record.evidence import RECORD_FILE, artifact_digests
     from strongroom.tracking.pyfunc import DecoderModel
 
     use_store(tracking_uri)
     flat = facts.flat()
     card = render_card(model_name, facts)
+    client = mlflow.MlflowClient()
     with mlflow.start_run(run_name=f"{model_name}-train") as run:
         mlflow.log_params({k: v for k, v in flat.items() if k.startswith(_PARAM_PREFIXES)})
         _log_series(step_metrics)
@@ -101,15 +110,25 @@ def register_model(
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=DecoderModel(),
-            artifacts={"checkpoint": str(checkpoint), "run_record": str(record_file)},
+            artifacts={"checkpoint": str(checkpoint)},
             signature=ModelSignature(
                 inputs=Schema([ColSpec("string", "prompt")]), outputs=Schema([ColSpec("string")])
             ),
             pip_requirements=["strongroom"],
             registered_model_name=model_name,
         )
-    version = str(info.registered_model_version)
-    client = mlflow.MlflowClient()
+        version = str(info.registered_model_version)
+        with tempfile.TemporaryDirectory() as scratch:
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=client.get_model_version_download_uri(model_name, version),
+                    dst_path=scratch,
+                )
+            )
+            files = artifact_digests(local)
+        weights = next(name for name in files if name.endswith(f"artifacts/{checkpoint.name}"))
+        record = seal_record(version, files, weights)
+        mlflow.log_text(json.dumps(record, indent=2, sort_keys=True), RECORD_FILE)
     for key, value in flat.items():  # strings as they are (readable in the UI), the rest as JSON
         client.set_model_version_tag(model_name, version, key, tag_value(value))
     client.update_model_version(model_name, version, description=card)

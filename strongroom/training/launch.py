@@ -17,43 +17,14 @@ import json
 import logging
 import os
 import sys
-import types
-import typing
-from typing import Any
 
 from pydantic import BaseModel
 
+from strongroom.config import add_model_options, given_options, parse_groups
 from strongroom.privacy.plan import PrivacyParams
 from strongroom.training.settings import TrainSettings
 
 GROUPS: dict[str, type[BaseModel]] = {"privacy": PrivacyParams, "training": TrainSettings}
-
-
-def _option_type(annotation: Any) -> Any:
-    """int | None -> int: the value's type; argparse leaves an absent option at its default."""
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-    return annotation
-
-
-def add_group_options(parser: argparse.ArgumentParser) -> None:
-    for group, model in GROUPS.items():
-        section = parser.add_argument_group(group)
-        for name, info in model.model_fields.items():
-            kind = _option_type(info.annotation)
-            flag = f"--{name.replace('_', '-')}"
-            if kind is bool:
-                section.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
-            else:
-                section.add_argument(flag, type=kind, default=None, help=info.description)
-
-
-def group_values(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Each group's given options (the models fill in the rest and validate)."""
-    return {
-        group: {n: getattr(args, n) for n in model.model_fields if getattr(args, n) is not None}
-        for group, model in GROUPS.items()
-    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,15 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="where model.pt and train_report.json go")
     parser.add_argument("--contract", default="hospital_encounters", help="name or YAML path")
     parser.add_argument("--seal-key-file", required=True, help="key that seals what ran")
-    add_group_options(parser)
+    for group, model in GROUPS.items():
+        add_model_options(parser.add_argument_group(group), model)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from strongroom.config import parse_model
     from strongroom.errors import StrongroomError
+    from strongroom.run_record.params import RunParams
     from strongroom.stages import train_stage
 
     args = build_parser().parse_args(argv)
@@ -80,13 +52,14 @@ def main(argv: list[str] | None = None) -> int:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         torch.distributed.init_process_group(backend=backend)
     try:
-        values = group_values(args)
+        groups = {name: given_options(args, model) for name, model in GROUPS.items()}
+        checked = parse_groups(groups, RunParams, source="strongroom.training.launch")
         result = train_stage(
             args.corpus,
             args.out,
             contract=args.contract,
-            privacy=parse_model(values["privacy"], PrivacyParams, source="privacy options"),
-            training=parse_model(values["training"], TrainSettings, source="training options"),
+            privacy=checked["privacy"],
+            training=checked["training"],
             seal_key_file=args.seal_key_file,
         )
     except StrongroomError as error:

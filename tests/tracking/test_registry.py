@@ -35,11 +35,11 @@ def test_only_the_epsilon_series_is_published_per_step(store):
     client = mlflow.MlflowClient(tracking_uri=uri)
     run = client.get_run(client.get_model_version("m", versions["secure"]).run_id)
     assert set(run.data.metrics) == {
-        "train.epsilon", "privacy.epsilon", "privacy.epsilon_prv", "privacy.epsilon_pld",
+        "train.epsilon_prv", "privacy.epsilon", "privacy.epsilon_prv", "privacy.epsilon_pld",
         "eval.loss", "eval.perplexity", "eval.units",
     }  # fmt: skip
     assert not any(name.startswith("eval.") for name in run.data.params)
     steps = json.loads((root / "secure-model" / "train_report.json").read_text())["steps"]
-    epsilons = client.get_metric_history(run.info.run_id, "train.epsilon")
+    epsilons = client.get_metric_history(run.info.run_id, "train.epsilon_prv")
     assert [m.step for m in epsilons] == [s for s, _ in steps["epsilons"]]
     assert len(steps["losses"]) == len(steps["clip_fractions"]) > 0  # kept for the operator

@@ -8,11 +8,16 @@ from pathlib import Path
 import numpy as np
 
 from strongroom.privacy.plan import PrivacyParams, make_plan
+from strongroom.run_record.reports import CorpusReport
 from tests.training.test_dp_sgd import _tokens
 
 
 def test_torchrun_two_ranks_trains_the_single_process_plan(tmp_path):
     np.save(tmp_path / "train.npy", _tokens(40))
+    CorpusReport(
+        privacy_unit="patient_id", units_train=40, units_eval=0, truncated=0, max_seq_len=32,
+        source_sha256="1" * 64,
+    ).write(tmp_path)  # fmt: skip
     out = tmp_path / "out"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
@@ -34,6 +39,7 @@ def test_torchrun_two_ranks_trains_the_single_process_plan(tmp_path):
     assert evidence["mechanism"]["steps"] == 6 and plan.steps == 10  # stopped at max_steps
     assert evidence["mechanism"] == plan.mechanism.after(6).to_dict()  # the same guarantee
     assert evidence["stopped_early"] and evidence["secure_rng"]
+    assert evidence["data_sha256"] == "1" * 64  # the records' fingerprint, carried and sealed
     sizes = report["steps"]["batch_sizes"]  # summed over both ranks' shares
     assert len(sizes) == 6 and 2 <= np.mean(sizes) <= 14  # E = 8, Binomial(40, 1/5)
     states = sorted(p.name for p in (tmp_path / "state").iterdir())
