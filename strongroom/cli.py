@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -22,9 +23,29 @@ DEMO_DOMAINS = {
     "bank": ("transactions.csv", "bank_transactions", "bank", "strongroom-bank", "customers"),
 }
 
+DEFAULT_CONTRACT = "hospital_encounters"  # what ingest / validate / deidentify read by default
+CONTRACT_HELP = f"built-in name or YAML path (default: {DEFAULT_CONTRACT})"
+
+
+def _check_demo_size(units: int, batch_size: int) -> None:
+    """Fail before anything is written when training could not start: four stages in, it needs
+    2+ training people and no fewer than one batch. The held-out share is drawn per person, so
+    the expected count is rounded down."""
+    from strongroom.run_record.params import RecordsParams
+
+    eval_fraction = RecordsParams.model_fields["eval_fraction"].default
+    training = math.floor(units * (1 - eval_fraction))
+    if training < 2 or training < batch_size:
+        raise StrongroomError(
+            f"--units {units} leaves about {training} people for training (the rest held out "
+            f"for evaluation): need at least 2 and at least --batch-size {batch_size}; "
+            "raise --units or lower --batch-size"
+        )
+
 
 def _demo(args: argparse.Namespace) -> int:
     from strongroom.config import parse_groups
+    from strongroom.console import logged_run
     from strongroom.local_run import new_run_dir, run_local, summarize
     from strongroom.records.demo import write_demo_records
     from strongroom.records.demo_bank import write_bank_records
@@ -34,13 +55,18 @@ def _demo(args: argparse.Namespace) -> int:
     # Checked before anything is written: every problem with the options at once.
     checked = parse_groups(
         {
-            "privacy": {"target_epsilon": args.epsilon, "epochs": args.epochs},
+            "privacy": {
+                "target_epsilon": args.epsilon,
+                "epochs": args.epochs,
+                **({} if args.batch_size is None else {"batch_size": args.batch_size}),
+            },
             "training": {"model_preset": args.preset, "seed": args.seed},
         },
         RunParams,
         source="demo",
     )
     privacy, training = checked["privacy"], checked["training"]
+    _check_demo_size(args.units, privacy.batch_size)  # type: ignore[attr-defined]
     run_dir = new_run_dir(args.workdir)
     print(f"strongroom demo: {args.units} synthetic {people}, target epsilon {args.epsilon}")
     write = write_bank_records if args.domain == "bank" else write_demo_records
@@ -51,18 +77,21 @@ def _demo(args: argparse.Namespace) -> int:
         training=training,
         release=ReleaseParams(model_name=model_name, policy=policy),
     )
-    decision = run_local(params, run_dir)
+    with logged_run(run_dir, verbose=args.verbose):
+        decision = run_local(params, run_dir)
     print("\n" + summarize(decision, run_dir))
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
+    from strongroom.console import logged_run
     from strongroom.local_run import new_run_dir, run_local, summarize
     from strongroom.run_record.params import load_params
 
     params = load_params(args.config)
     run_dir = new_run_dir(args.workdir)
-    decision = run_local(params, run_dir)
+    with logged_run(run_dir, verbose=args.verbose):
+        decision = run_local(params, run_dir)
     print("\n" + summarize(decision, run_dir))
     return 0 if decision["passed"] else 3
 
@@ -193,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--units", type=int, default=2000, help="people (patients, customers)")
     demo.add_argument("--epsilon", type=float, default=4.0, help="target epsilon (per person)")
     demo.add_argument("--epochs", type=float, default=3.0, help="passes over the patients")
+    demo.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help=f"expected (Poisson) batch of people (default: {PrivacyParams().batch_size})",
+    )
     demo.add_argument("--preset", default="demo", help="model preset")
     demo.add_argument(
         "--seed",
@@ -202,11 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--records-seed", type=int, default=0, help="seed of the generated records")
     demo.add_argument("--workdir", default="strongroom-runs", help="parent of the run directory")
+    demo.add_argument(
+        "--verbose", action="store_true", help="show every task's log (default: <run dir>/run.log)"
+    )
     demo.set_defaults(func=_demo)
 
     run = sub.add_parser("run", help="the whole pipeline on your records (kfp local runner)")
     run.add_argument("config", help="YAML with the pipeline parameters (records_path, ...)")
     run.add_argument("--workdir", default="strongroom-runs")
+    run.add_argument(
+        "--verbose", action="store_true", help="show every task's log (default: <run dir>/run.log)"
+    )
     run.set_defaults(func=_run)
 
     comp = sub.add_parser("compile", help="write the pipeline's IR YAML for Kubeflow")
@@ -244,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("ingest", "ingest records"), ("validate", "ingest + validate records")):
         stage = sub.add_parser(name, help=text)
         stage.add_argument("source", help="file or folder of parts: local path, s3:// or gs://")
-        stage.add_argument("--contract", default="hospital_encounters", help="name or YAML path")
+        stage.add_argument("--contract", default=DEFAULT_CONTRACT, help=CONTRACT_HELP)
         stage.add_argument("--out", required=True, help="output directory")
         stage.add_argument("--encoding", default="utf-8", help="text files (CSV, JSON Lines)")
         stage.add_argument("--delimiter", help="CSV field delimiter (default: , or tab for .tsv)")
@@ -252,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         stage.set_defaults(func=_stage)
     deid = sub.add_parser("deidentify", help="de-identify a validated.parquet")
     deid.add_argument("validated", help="directory holding validated.parquet")
-    deid.add_argument("--contract", default="hospital_encounters")
+    deid.add_argument("--contract", default=DEFAULT_CONTRACT, help=CONTRACT_HELP)
     deid.add_argument("--key-file", required=True, help="pseudonymisation key (created if missing)")
     deid.add_argument("--out", required=True)
     deid.add_argument(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import types
 import typing
 from pathlib import Path
@@ -10,18 +12,26 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from strongroom.errors import ConfigError
+from strongroom.errors import ConfigError, capped, looks_like_name, short_hash
 
 M = TypeVar("M", bound=BaseModel)
 
 
+def _located(part: object) -> str:
+    """One step of a problem's location: a key is named only when it looks like a name, since
+    a file that is not a contract (records, /etc/passwd) puts its content in the keys."""
+    if not isinstance(part, str) or looks_like_name(part):
+        return str(part)
+    return f"<key {short_hash(part)}>"
+
+
 def format_validation_error(error: ValidationError) -> list[str]:
-    """One line per problem, located by its dotted path in the document."""
+    """One line per problem, located by its dotted path in the document, each line capped."""
     problems = []
     for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        where = ".".join(_located(part) for part in item["loc"]) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
-        problems.extend(f"{where}: {line}" for line in message.splitlines())
+        problems.extend(capped(f"{where}: {line}") for line in message.splitlines())
     return problems
 
 
@@ -37,15 +47,60 @@ def parse_model(data: object, model: type[M], *, source: str) -> M:
         raise ConfigError(source, format_validation_error(error)) from None
 
 
-def load_yaml_model(path: str | Path, model: type[M]) -> M:
-    """Read a YAML file into a pydantic model; syntax and schema errors name the file."""
-    path = Path(path)
+MAX_YAML_BYTES = 1 << 20  # contracts and configs are a few KiB; more is not one of them
+
+
+def _read_config_text(path: Path) -> str:
+    """The text of a config file, refused unless it is a regular file of at most MAX_YAML_BYTES.
+
+    Read with a bound, never whole: `--contract /dev/zero` would otherwise read until memory runs
+    out, and a records file given by mistake would be parsed and quoted back.
+    """
+    source = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # O_NONBLOCK: opening a FIFO would otherwise wait for a writer before fstat can refuse it.
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ConfigError(source, ["not a regular file (a device, pipe or folder?)"])
+            data = handle.read(MAX_YAML_BYTES + 1)
     except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found"]) from None
+        raise ConfigError(source, ["file not found"]) from None
+    except IsADirectoryError:
+        raise ConfigError(source, ["not a regular file (a folder)"]) from None
+    except OSError as error:
+        raise ConfigError(source, [f"cannot read the file ({type(error).__name__})"]) from None
+    if len(data) > MAX_YAML_BYTES:
+        raise ConfigError(source, [f"larger than {MAX_YAML_BYTES} bytes: not a config file"])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(source, [f"not UTF-8 text (byte {error.start})"]) from None
+
+
+def _yaml_error(error: yaml.YAMLError) -> str:
+    """Where the YAML is broken, never what: PyYAML's messages quote the offending text."""
+    mark = getattr(error, "problem_mark", None)
+    if mark is None:
+        return "not valid YAML"
+    return f"not valid YAML at line {mark.line + 1}, column {mark.column + 1}"
+
+
+def load_yaml_model(path: str | Path, model: type[M]) -> M:
+    """Read a YAML file into a pydantic model; syntax and schema errors name the file.
+
+    No problem quotes the file: a wrong path (a records file, /etc/passwd) must not be echoed.
+    """
+    path = Path(path)
+    text = _read_config_text(path)
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(str(path), [f"not valid YAML: {error}"]) from None
+        raise ConfigError(str(path), [_yaml_error(error)]) from None
+    if not isinstance(data, dict):
+        # Only the type: the value of a scalar document is the whole file.
+        raise ConfigError(
+            str(path), [f"expected a mapping at the top level, got {type(data).__name__}"]
+        )
     return parse_model(data, model, source=str(path))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from strongroom.errors import StrongroomError
+from strongroom.lifetime import DIE_WITH_PARENT_ENV
 from strongroom.run_record.params import RunParams
 
 
@@ -50,11 +51,14 @@ def run_local(params: RunParams, run_dir: Path) -> dict[str, Any]:
 
     from strongroom.offline import enforce_airgap
     from strongroom.pipelines.train_and_gate import train_and_gate
+    from strongroom.tracking.registry import prepare_store
 
     # The local runner warns that the Kubeflow image is not used: expected, it runs in this venv.
     warnings.filterwarnings("ignore", message="You may be attemping", category=RuntimeWarning)
     enforce_airgap()  # this process and, through the environment, every component subprocess
+    os.environ[DIE_WITH_PARENT_ENV] = "1"  # the tasks end with this process (lifetime.py)
     params = with_local_defaults(params, run_dir)
+    prepare_store(params.release.tracking_uri)  # before any task: runs may share one store
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
         pipeline_root=str(run_dir / "kfp"),

@@ -2,7 +2,10 @@
 
 import json
 
+import pytest
+
 from strongroom.cli import main
+from strongroom.errors import StrongroomError
 
 
 def test_validate_command_prints_counts_and_writes_reports(demo_csv, tmp_path, capsys):
@@ -28,3 +31,44 @@ def test_demo_options_are_checked_at_once_before_anything_is_written(tmp_path, c
     error = capsys.readouterr().err
     assert "privacy.target_epsilon" in error and "training.model_preset" in error
     assert "Traceback" not in error and not (tmp_path / "runs").exists()
+
+
+def test_plan_with_epsilon_1000_exits_2_with_a_clear_message(capsys):
+    assert main(["plan", "--epsilon", "1000", "--delta", "1e-5", "--units", "2000"]) == 2
+    error = capsys.readouterr().err
+    assert "target_epsilon" in error and "100" in error and "Traceback" not in error
+
+
+def test_plan_answers_at_the_largest_accepted_epsilon(capsys):
+    assert main(["plan", "--epsilon", "100", "--delta", "1e-5", "--units", "2000"]) == 0
+    assert json.loads(capsys.readouterr().out)["planned_epsilon"] <= 100
+
+
+def test_demo_with_5_units_exits_2_before_creating_the_workdir(tmp_path, capsys):
+    assert main(["demo", "--units", "5", "--workdir", str(tmp_path / "runs")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--units 5" in error and "--batch-size 64" in error
+    assert not (tmp_path / "runs").exists()
+
+
+def test_demo_batch_size_reaches_the_privacy_group(tmp_path, monkeypatch):
+    seen = {}
+
+    def stop(params, run_dir):  # the whole pipeline is not what this test is about
+        seen["batch_size"] = params.privacy.batch_size
+        raise StrongroomError("stopped")
+
+    monkeypatch.setattr("strongroom.local_run.run_local", stop)
+    argv = ["demo", "--units", "50", "--batch-size", "8", "--workdir", str(tmp_path / "runs")]
+    assert main(argv) == 2 and seen == {"batch_size": 8}
+    seen.clear()
+    assert main([*argv[:3], "--batch-size", "46", *argv[-2:]]) == 2  # 45 training people
+    assert seen == {}  # refused before the pipeline
+    assert main(["demo", "--batch-size", "0", "--workdir", str(tmp_path / "r")]) == 2
+
+
+def test_the_default_contract_of_the_stage_commands_is_shown_in_help(capsys):
+    for command in ("ingest", "validate", "deidentify"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "(default: hospital_encounters)" in " ".join(capsys.readouterr().out.split())

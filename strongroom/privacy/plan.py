@@ -16,14 +16,26 @@ from pydantic import BaseModel, ConfigDict, Field
 from strongroom.errors import PrivacyBudgetError
 from strongroom.privacy.mechanism import Mechanism, calibrate
 
+EPSILON_MIN = 0.05  # smallest accepted target epsilon
+EPSILON_MAX = 100.0  # largest accepted target epsilon
+
 
 class PrivacyParams(BaseModel):
     """The `privacy` group of a run's parameters: what the guarantee is and how it is spent."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Accepted range, checked here so that a bad value is a validation error, not a long search:
+    # above EPSILON_MAX a DP-SGD guarantee says next to nothing (e^100 bounds no odds anyone
+    # cares about) and the accountants become slow and numerically unstable; below EPSILON_MIN
+    # the PRV accountant's own error (0.01) is a large part of the budget.
     target_epsilon: float = Field(
-        default=4.0, gt=0, allow_inf_nan=False, description="budget for the whole run (per person)"
+        default=4.0,
+        ge=EPSILON_MIN,
+        le=EPSILON_MAX,
+        allow_inf_nan=False,
+        description=f"budget for the whole run (per person), {EPSILON_MIN} to {EPSILON_MAX}: "
+        "beyond that the guarantee is meaningless and the accountants slow and unstable",
     )
     delta: float = Field(
         default=1e-5, gt=0, lt=1, description="probability the bound may fail; below 1/(10 N)"

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from strongroom.errors import RecordError
+from strongroom.errors import RecordError, capped, listed, looks_like_name, short_hash
 from strongroom.records.contract import Contract
 from strongroom.records.sources import SourceFile
 
@@ -56,20 +56,40 @@ def map_columns(names: list[str], contract: Contract, where: str) -> list[str]:
     """Source column names -> contract names, ignoring case and surrounding spaces.
 
     Missing, unexpected and duplicate columns are all errors, reported together: an undeclared
-    column may hold identifiers, so it is never passed through or silently skipped.
+    column may hold identifiers, so it is never passed through or silently skipped. The source's
+    names are never echoed as read: a file without its header row has a patient's values there.
     """
     wanted = {name.casefold(): name for name in contract.columns}
     mapped = [wanted.get(n.strip().lstrip("\ufeff").casefold(), "") for n in names]
     problems = []
     if missing := [c for c in contract.columns if c not in mapped]:
-        problems.append(f"missing column(s) {missing}")
-    if extra := [n for n, m in zip(names, mapped, strict=True) if not m]:
-        problems.append(f"column(s) not in contract {contract.name!r}: {extra}")
+        problems.append(f"missing column(s) {listed([repr(c) for c in missing])}")
+    if extra := [(i, n) for i, (n, m) in enumerate(zip(names, mapped, strict=True), 1) if not m]:
+        problems.append(_unknown_columns(extra, contract, header_found=any(mapped)))
     if twice := sorted({m for m in mapped if m and mapped.count(m) > 1}):
-        problems.append(f"column(s) given more than once (ignoring case): {twice}")
+        problems.append(
+            f"column(s) given more than once (ignoring case): {listed([repr(t) for t in twice])}"
+        )
     if problems:
-        raise RecordError("; ".join(problems), path=where)
+        raise RecordError(capped("; ".join(problems)), path=where)
     return mapped
+
+
+def _unknown_columns(extra: list[tuple[int, str]], contract: Contract, header_found: bool) -> str:
+    """Columns not in the contract, by name only when the row is a header and the name looks like
+    one; else by position (1-based), and a short hash only when the row is a header."""
+    if not header_found:
+        # No field names a contract column: most likely the header row is missing and these
+        # are a record's values. Even a hash of a short value (an SSN) could be reversed.
+        return (
+            f"the first row's {len(extra)} field(s) name no column of contract "
+            f"{contract.name!r}: is the header row missing? (fields not shown: they may be data)"
+        )
+    shown = [
+        repr(name) if looks_like_name(name) else f"#{position} {short_hash(name)}"
+        for position, name in extra
+    ]
+    return f"column(s) not in contract {contract.name!r}: {listed(shown)}"
 
 
 def read_chunks(source: SourceFile, contract: Contract, options: ReadOptions) -> Iterator[Chunk]:
@@ -86,7 +106,9 @@ def read_chunks(source: SourceFile, contract: Contract, options: ReadOptions) ->
             else:
                 yield from _jsonl_chunks(text, source, contract, options)
     except LookupError:
-        raise RecordError(f"unknown encoding {options.encoding!r}", path=source.display) from None
+        raise RecordError(
+            capped(f"unknown encoding {options.encoding!r}"), path=source.display
+        ) from None
     except (pa.ArrowException, OSError, EOFError) as error:  # e.g. a truncated .gz
         raise RecordError(
             f"cannot read {source.format} file ({type(error).__name__})", path=source.display
@@ -149,10 +171,16 @@ def _csv_chunks(
     try:
         header = next(reader, None)
     except csv.Error:
-        header = None
+        # The csv module's message may quote the text; say only where it stopped.
+        raise RecordError(
+            "the header row cannot be parsed as CSV (bad quoting, or a field too large)",
+            path=source.display,
+            row=1,
+        ) from None
     if not header:
         raise RecordError("empty file: no header row", path=source.display)
-    _check_decoded(header, header, source, 1)
+    # Header fields are located by position: without a header row they are a record's values.
+    _check_decoded(header, [f"#{i}" for i in range(1, len(header) + 1)], source, 1)
     names = map_columns(header, contract, source.display)
     order = [names.index(c) for c in contract.columns]
     batch, start = _Batcher(source, contract, options), reader.line_num + 1

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import parse_qs, urlsplit
@@ -17,9 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from strongroom.errors import RecordError
+from strongroom.errors import RecordError, capped
 from strongroom.offline import AIRGAP_ENV
 
+log = logging.getLogger(__name__)
 ALLOWED_HOSTS_ENV = "STRONGROOM_ALLOWED_HOSTS"  # comma-separated: in-network object stores
 
 _ENDINGS = {
@@ -66,9 +69,8 @@ def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     except (pa.ArrowException, ValueError, OSError) as error:
         # from_uri rejects relative local paths: resolve those against the working directory.
         if "://" not in uri:
-            from pathlib import Path
-
-            return pafs.LocalFileSystem(), str(Path(uri).resolve())
+            # Made absolute, not resolved: checked_local_path resolves symlinks and says so.
+            return pafs.LocalFileSystem(), os.path.abspath(uri)
         raise RecordError(
             f"cannot open storage ({type(error).__name__})", path=display_name(uri)
         ) from None
@@ -126,6 +128,9 @@ def resolve_sources(uri: str, fmt: str | None = None) -> list[SourceFile]:
     check_airgap(uri)
     filesystem, path = _filesystem(uri)
     uri = display_name(uri)
+    named = path  # the name the user gave: its ending gives the format, even through a symlink
+    if isinstance(filesystem, pafs.LocalFileSystem):
+        path = checked_local_path(path, uri)
     try:
         info = filesystem.get_file_info(path)
     except (pa.ArrowException, OSError) as error:
@@ -133,7 +138,7 @@ def resolve_sources(uri: str, fmt: str | None = None) -> list[SourceFile]:
     if info.type == pafs.FileType.NotFound:
         raise RecordError("file not found", path=uri)
     if info.type == pafs.FileType.File:
-        return [_source(filesystem, path, uri, fmt)]
+        return [_source(filesystem, path, uri, fmt, named=named)]
     selector = pafs.FileSelector(path, recursive=False)
     names = sorted(
         i.path
@@ -142,17 +147,22 @@ def resolve_sources(uri: str, fmt: str | None = None) -> list[SourceFile]:
     )
     if not names:
         raise RecordError("folder holds no .csv, .parquet or .jsonl file", path=uri)
-    parts = [
-        _source(filesystem, n, f"{uri.rstrip('/')}/{PurePosixPath(n).name}", fmt) for n in names
-    ]
+    parts = []
+    for name in names:
+        display = f"{uri.rstrip('/')}/{PurePosixPath(name).name}"
+        local = isinstance(filesystem, pafs.LocalFileSystem)
+        read = checked_local_path(name, display) if local else name
+        parts.append(_source(filesystem, read, display, fmt, named=name))
     formats = {p.format for p in parts}
     if len(formats) > 1:
         raise RecordError(f"folder mixes formats {sorted(formats)}; use one", path=uri)
     return parts
 
 
-def _source(filesystem: pafs.FileSystem, path: str, display: str, fmt: str | None) -> SourceFile:
-    found = fmt or format_of(path)
+def _source(
+    filesystem: pafs.FileSystem, path: str, display: str, fmt: str | None, *, named: str
+) -> SourceFile:
+    found = fmt or format_of(named)
     if found not in _ENDINGS:
         raise RecordError(
             "unknown file type (expected .csv, .tsv, .parquet or .jsonl, optionally .gz; "
@@ -160,3 +170,51 @@ def _source(filesystem: pafs.FileSystem, path: str, display: str, fmt: str | Non
             path=display,
         )
     return SourceFile(filesystem, path, display, found)
+
+
+# Kernel and device trees: their "files" are live state (/proc/self/environ, /dev/zero), never
+# records, and reading one can hang, never end, or put secrets in the output.
+_REFUSED_TREES = ("/proc", "/sys", "/dev")
+
+
+def _kind(mode: int) -> str:
+    """What a non-regular file is, in words, for the message that refuses it."""
+    kinds = (
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((word for test, word in kinds if test(mode)), "not a regular file")
+
+
+def checked_local_path(path: str, display: str) -> str:
+    """The path to read for a local records path: its symlinks resolved, the target checked.
+
+    Records must be regular files or folders of them. A symlink is followed, but the target is
+    named (in a warning, and in any error) so that a link to /etc/shadow is not read unnoticed;
+    devices, FIFOs, sockets and /proc, /sys, /dev are refused before anything is opened.
+    """
+    given = os.path.abspath(path)
+    target = os.path.realpath(given)
+    via = f" (a symlink, resolved to {target})" if target != given else ""
+    if via:
+        log.warning("%s is reached through a symlink: reading %s", display, target)
+    if any(target == tree or target.startswith(tree + "/") for tree in _REFUSED_TREES):
+        raise RecordError(
+            capped(f"not a records file: {target} is a system path{via}"), path=display
+        )
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        raise RecordError(capped(f"file not found{via}"), path=display) from None
+    except OSError as error:
+        raise RecordError(
+            capped(f"cannot read the path ({type(error).__name__}){via}"), path=display
+        ) from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise RecordError(
+            capped(f"not a records file: {_kind(mode)}, not a regular file or folder{via}"),
+            path=display,
+        )
+    return target

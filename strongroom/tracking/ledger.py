@@ -62,9 +62,11 @@ def new_entry(
 
 def record_run(tracking_uri: str, entry: dict[str, Any]) -> None:
     """Add one sealed entry to the ledger."""
+    from strongroom.tracking.registry import prepare_store
+
+    prepare_store(tracking_uri)
     client = _client(tracking_uri)
-    found = client.get_experiment_by_name(LEDGER_EXPERIMENT)
-    experiment = found.experiment_id if found else client.create_experiment(LEDGER_EXPERIMENT)
+    experiment = client.get_experiment_by_name(LEDGER_EXPERIMENT).experiment_id
     run = client.create_run(
         experiment,
         run_name=f"ledger {entry['model']}",

@@ -8,7 +8,8 @@ gate trusts, and a tag that differs from it fails the gate.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,19 +31,51 @@ class Registered:
     model_uri: str  # models:/NAME/VERSION
 
 
+def prepare_store(tracking_uri: str) -> None:
+    """The store's schema and strongroom's experiments (training runs, the privacy ledger), made
+    once. Runs started together on one fresh SQLite store would each create the schema ("table
+    ... already exists") or the experiment; a file lock beside the database serialises that."""
+    from strongroom.tracking.ledger import LEDGER_EXPERIMENT
+
+    with _store_lock(tracking_uri):
+        client = store_client(tracking_uri)
+        for name in (EXPERIMENT, LEDGER_EXPERIMENT):
+            if client.get_experiment_by_name(name) is None:
+                client.create_experiment(name, artifact_location=_artifact_location(tracking_uri))
+
+
+@contextmanager
+def _store_lock(tracking_uri: str) -> Iterator[None]:
+    if not tracking_uri.startswith("sqlite:///"):  # a server serialises its own schema changes
+        yield
+        return
+    import fcntl
+
+    db_path = Path(tracking_uri.removeprefix("sqlite:///"))
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(db_path.with_name(db_path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _artifact_location(tracking_uri: str) -> str | None:
+    """A SQLite store keeps its artifacts beside it (not in ./mlruns of whatever folder)."""
+    if urlparse(tracking_uri).scheme != "sqlite":
+        return None
+    db_path = Path(tracking_uri.removeprefix("sqlite:///"))
+    return (db_path.parent / "mlartifacts").resolve().as_uri()
+
+
 def use_store(tracking_uri: str) -> None:
-    """Point MLflow (tracking and registry) at `tracking_uri`; a SQLite store keeps artifacts beside it."""
+    """Point MLflow (tracking and registry) at `tracking_uri`, prepared."""
     import mlflow
 
+    prepare_store(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        location = None
-        parsed = urlparse(tracking_uri)
-        if parsed.scheme == "sqlite":
-            db_path = Path(tracking_uri.removeprefix("sqlite:///"))
-            location = (db_path.parent / "mlartifacts").resolve().as_uri()
-        mlflow.create_experiment(EXPERIMENT, artifact_location=location)
     mlflow.set_experiment(EXPERIMENT)
 
 

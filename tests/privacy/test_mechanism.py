@@ -64,3 +64,19 @@ def test_a_mechanism_that_cannot_be_accounted_is_refused():
     message = str(error.value)
     for part in ("noise multiplier", "sampling rate", "steps", "delta", "adjacency"):
         assert part in message
+
+
+@pytest.mark.parametrize(
+    ("target", "sampling_rate", "steps"),
+    [(0.05, 1 / 30, 100), (100.0, 1 / 1000, 100), (100.0, 1.0, 1), (8.0, 0.5, 10000)],
+)
+def test_calibration_at_the_extremes_is_bounded_and_meets_the_target_under_both(
+    target, sampling_rate, steps
+):
+    mechanism = calibrate(
+        target_epsilon=target, delta=1e-5, sampling_rate=sampling_rate, steps=steps,
+        privacy_unit="patient",
+    )  # fmt: skip
+    epsilons = mechanism.epsilons()
+    assert epsilons.prv <= target and epsilons.pld <= target
+    assert epsilons.reported >= 0.9 * target  # and not wastefully noisy

@@ -2,7 +2,13 @@ import pytest
 from pydantic import ValidationError
 
 from strongroom.errors import PrivacyBudgetError
-from strongroom.privacy.plan import PrivacyParams, make_plan, poisson_rate
+from strongroom.privacy.plan import (
+    EPSILON_MAX,
+    EPSILON_MIN,
+    PrivacyParams,
+    make_plan,
+    poisson_rate,
+)
 
 
 def test_plan_spends_at_most_the_target_and_uses_the_loader_rate():
@@ -26,3 +32,17 @@ def test_plan_rejects_a_delta_too_large_for_the_people_and_a_batch_too_large():
 def test_privacy_params_refuse_a_budget_that_is_not_a_positive_number(epsilon):
     with pytest.raises(ValidationError):
         PrivacyParams(target_epsilon=epsilon)
+
+
+def test_the_accepted_epsilon_range_is_inclusive_at_both_ends_and_refused_beyond():
+    assert PrivacyParams(target_epsilon=EPSILON_MIN).target_epsilon == EPSILON_MIN
+    assert PrivacyParams(target_epsilon=EPSILON_MAX).target_epsilon == EPSILON_MAX == 100
+    for beyond in (EPSILON_MAX * 1.001, 1000, 1e9, EPSILON_MIN * 0.999):
+        with pytest.raises(ValidationError, match="target_epsilon"):
+            PrivacyParams(target_epsilon=beyond)
+    assert "meaningless" in PrivacyParams.model_fields["target_epsilon"].description
+
+
+def test_a_plan_at_the_largest_accepted_epsilon_spends_at_most_it():
+    plan = make_plan(PrivacyParams(target_epsilon=EPSILON_MAX), units=2000, privacy_unit="p")
+    assert plan.planned_epsilon <= EPSILON_MAX

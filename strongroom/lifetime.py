@@ -1,0 +1,31 @@
+"""Component processes die with the run that started them.
+
+The kfp local runner starts each task as a child process. When the run is killed (SIGKILL, a
+closed terminal), a child would go on alone: a gate tagged a version `passed` after its parent
+died. With STRONGROOM_DIE_WITH_PARENT=1 (set by `strongroom demo` / `run` for their tasks) a
+process asks Linux to send it SIGTERM when its parent dies (prctl PR_SET_PDEATHSIG): training
+stops after its step with its state saved, any other stage ends. Elsewhere this does nothing.
+Tests: tests/test_lifetime.py.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+DIE_WITH_PARENT_ENV = "STRONGROOM_DIE_WITH_PARENT"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """Ask for SIGTERM when the parent dies (Linux, when the environment asks for it)."""
+    if os.environ.get(DIE_WITH_PARENT_ENV) != "1" or not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+        return  # not permitted here: nothing worse than before
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
