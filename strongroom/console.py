@@ -88,15 +88,15 @@ def quiet(log_path: Path, *, verbose: bool = False) -> Iterator[None]:
         os.dup2(write_fd, 2)
         writer = io.TextIOWrapper(os.fdopen(os.dup(write_fd), "wb"), line_buffering=True)
         sys.stdout = sys.stderr = writer
-        for handler in handlers:
-            handler.setStream(writer)
+        for handler in handlers:  # assigned, not setStream: that flushes a stream maybe closed
+            handler.stream = writer
         try:
             yield
         finally:
             writer.flush()
             sys.stdout, sys.stderr = streams
             for handler, stream in zip(handlers, previous, strict=True):
-                handler.setStream(stream)
+                handler.stream = stream
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             for fd in (*saved, write_fd):

@@ -2,7 +2,8 @@
 
 One loader for both, so both refuse the same mistakes with a message instead of a traceback: an
 empty or short key (an HMAC with an empty key is anyone's to recompute), text that is not hex, a
-folder where the file should be; a key file others can read gets a warning. A missing file is
+folder where the file should be, a key file others can read (unless
+STRONGROOM_ALLOW_SHARED_KEY_FILES=1, for Secrets mounted with a wider mode: then a warning). A missing file is
 made (mode 0600, never overwritten) only where the caller says so. Messages name the file or the
 variable, never the key. Tests: tests/test_keys.py.
 """
@@ -18,6 +19,7 @@ from strongroom.errors import StrongroomError
 
 log = logging.getLogger(__name__)
 KEY_BYTES = 32  # 256-bit keys: what we make, and the least we accept
+SHARED_KEYS_ENV = "STRONGROOM_ALLOW_SHARED_KEY_FILES"  # "1": a group/other-readable key file warns
 _MAX_FILE_BYTES = 4096  # a key file is a line of hex, never a large file
 
 
@@ -43,7 +45,12 @@ def load_hex_key(
             raise StrongroomError(f"{path}: {what} file not found")
         _make(path)
     if secret and path.stat().st_mode & 0o077:
-        log.warning("%s: %s file is readable by others (chmod 600 it)", path, what)
+        if os.environ.get(SHARED_KEYS_ENV) != "1":
+            raise StrongroomError(
+                f"{path}: {what} file is readable by others: chmod 600 it "
+                f"(or set {SHARED_KEYS_ENV}=1 where a mounted Secret cannot be 0600)"
+            )
+        log.warning("%s: %s file is readable by others (%s=1)", path, what, SHARED_KEYS_ENV)
     with open(path, "rb") as handle:
         raw = handle.read(_MAX_FILE_BYTES + 1)
     if len(raw) > _MAX_FILE_BYTES:

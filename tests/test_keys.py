@@ -41,12 +41,15 @@ def test_a_folder_or_a_missing_file_is_a_message(tmp_path):
         _load(tmp_path / "nothing")
 
 
-def test_a_key_file_others_can_read_is_warned_about(tmp_path, caplog):
+def test_a_key_file_others_can_read_is_refused_unless_allowed(tmp_path, caplog, monkeypatch):
     path = tmp_path / "k"
     path.write_text("ab" * KEY_BYTES)
     path.chmod(0o644)
-    with caplog.at_level(logging.WARNING, logger="strongroom.keys"):
+    with pytest.raises(StrongroomError, match="readable by others: chmod 600 it"):
         _load(path)
+    monkeypatch.setenv("STRONGROOM_ALLOW_SHARED_KEY_FILES", "1")
+    with caplog.at_level(logging.WARNING, logger="strongroom.keys"):
+        assert _load(path) == bytes.fromhex("ab" * KEY_BYTES)
     assert "readable by others" in caplog.text
 
 

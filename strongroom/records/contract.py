@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from strongroom.config import load_yaml_model
 
@@ -47,6 +47,19 @@ class ColumnSpec(BaseModel):
     # pseudonymisation (p0000001 and P0000001 are one person) unless this is true.
     case_sensitive: bool = False
     description: str = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        """A pattern that does not compile would silently check nothing: refused at load."""
+        if pattern is not None:
+            try:
+                compile_pattern(pattern)
+            except re.error as error:
+                raise ValueError(
+                    f"not a valid regular expression ({error.msg} at position {error.pos})"
+                ) from None
+        return pattern
 
     @model_validator(mode="after")
     def _check_kind(self) -> ColumnSpec:

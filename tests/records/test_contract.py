@@ -172,3 +172,17 @@ def test_a_contract_must_declare_what_its_privacy_unit_is(tmp_path):
         parse_model(undeclared, Contract, source="mine.yaml")
     declared = parse_model(data, Contract, source="mine.yaml")
     assert declared.unit_kind == "person" and declared.unit_name == "person"
+
+
+def test_a_pattern_that_does_not_compile_is_refused_with_the_others_at_load():
+    columns = {
+        "id": {"treatment": "pseudonymize", "pattern": "[unclosed"},
+        "code": {"pattern": "(a"},
+        "n": {"type": "string", "min": 1},
+    }
+    with pytest.raises(ConfigError) as error:
+        parse_model(_contract_data(columns), Contract, source="mine.yaml")
+    problems = "\n".join(error.value.problems)
+    assert "columns.id.pattern: not a valid regular expression" in problems
+    assert "columns.code.pattern: not a valid regular expression" in problems
+    assert "min / max apply to int and float columns" in problems
