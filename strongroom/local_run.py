@@ -12,6 +12,7 @@ from typing import Any
 
 from strongroom.errors import StrongroomError
 from strongroom.lifetime import DIE_WITH_PARENT_ENV
+from strongroom.run_record.facts import Facts
 from strongroom.run_record.params import RunParams
 
 
@@ -77,8 +78,6 @@ def run_local(params: RunParams, run_dir: Path) -> dict[str, Any]:
 
 def summarize(decision: dict[str, Any], run_dir: Path) -> str:
     """The lines a user reads at the end of a run, from the registry's record of it."""
-    from strongroom.run_record.facts import Facts
-
     uri = decision["tracking_uri"]
     alias = _alias_of(uri, decision["model_name"], decision["version"])
     lines = [f"run directory  {run_dir}"]
@@ -99,7 +98,7 @@ def summarize(decision: dict[str, Any], run_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def _fact_lines(facts: Any) -> list[str]:
+def _fact_lines(facts: Facts) -> list[str]:
     p = facts.privacy
     randomness = "secure randomness" if p.secure_rng else "SEEDED: not a DP release"
     return [

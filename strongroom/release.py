@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mlflow.exceptions import MlflowException
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from strongroom.corpus.build import TRAIN_FILE
 from strongroom.errors import StrongroomError
@@ -156,6 +156,7 @@ def register_stage(
 def _download_version(client: Any, model_name: str, version: str, scratch: str) -> Any:
     """(the sealed run record or None, the model artifact's file digests, the version)."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     mv = client.get_model_version(model_name, version)
     local = Path(
@@ -173,10 +174,12 @@ def _download_version(client: Any, model_name: str, version: str, scratch: str) 
 
 
 def checked_facts(
-    tracking_uri: str, model_name: str, version: str, key: Any
+    tracking_uri: str, model_name: str, version: str, key: Ed25519PublicKey
 ) -> tuple[Facts | None, list[str]]:
     """The version's facts as its sealed record says (epsilon recomputed, the ledger's cumulative
     epsilon added), and every reason the record cannot be trusted."""
+    from mlflow.exceptions import MlflowException
+
     from strongroom.tracking import ledger
     from strongroom.tracking.card import render_card
     from strongroom.tracking.registry import store_client

@@ -7,6 +7,7 @@ Facts are counts, parameters and fingerprints: never a record value.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -106,13 +107,13 @@ class Facts(_Group):
     def get(self, name: str) -> Any:
         """A fact by dotted name (`privacy.epsilon`); KeyError when it is not a fact."""
         group, _, field = name.partition(".")
-        if name not in fact_names():
+        if name not in _names():
             raise KeyError(name)
         return getattr(getattr(self, group), field)
 
     def flat(self) -> dict[str, Any]:
         """Every fact by dotted name (the MLflow tags and the card's JSON)."""
-        return {name: self.get(name) for name in fact_names()}
+        return {name: self.get(name) for name in _names()}
 
     @classmethod
     def from_flat(cls, flat: dict[str, Any]) -> Facts:
@@ -125,11 +126,17 @@ class Facts(_Group):
 
 def fact_names() -> list[str]:
     """Every fact's dotted name."""
-    return [
+    return list(_names())
+
+
+@cache
+def _names() -> tuple[str, ...]:
+    """Computed once: Facts.get and flat() ask for it per fact."""
+    return tuple(
         f"{group}.{field}"
         for group, info in Facts.model_fields.items()
         for field in info.annotation.model_fields  # type: ignore[union-attr]
-    ]
+    )
 
 
 def privacy_facts(

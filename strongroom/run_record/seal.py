@@ -11,6 +11,7 @@ Tests: tests/run_record/test_seal.py.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -98,8 +99,6 @@ def verified(record: dict[str, Any], key: Ed25519PublicKey, *, what: str) -> dic
 
 
 def file_sha256(path: str | Path) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
