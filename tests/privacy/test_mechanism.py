@@ -80,3 +80,13 @@ def test_calibration_at_the_extremes_is_bounded_and_meets_the_target_under_both(
     epsilons = mechanism.epsilons()
     assert epsilons.prv <= target and epsilons.pld <= target
     assert epsilons.reported >= 0.9 * target  # and not wastefully noisy
+
+
+@pytest.mark.parametrize("steps", [0, 1, 7, 60])
+def test_the_per_step_rdp_figure_is_never_below_the_accountants(steps):
+    """The progress bar shows RDP's epsilon between accountant checks: it may overstate, never
+    understate, what was spent."""
+    mechanism = Mechanism(0.9, 0.05, steps, 1e-5, "patient")
+    bound = mechanism.rdp_upper_bound()
+    assert bound >= mechanism.epsilons().reported
+    assert bound == 0.0 if steps == 0 else bound < 2 * mechanism.epsilons().reported
