@@ -67,16 +67,19 @@ def deidentify_op(
     deidentified: Output[Dataset],
 ):
     """One shard: drop / pseudonymise / generalise identifier columns; redact free text."""
+    from strongroom.records.deidentify import HeldOutSplit
     from strongroom.run_record.params import RecordsParams
     from strongroom.stages import deidentify_stage
 
     params = RecordsParams.model_validate(records)
+    split = HeldOutSplit(eval_fraction=params.eval_fraction, split_seed=params.split_seed)
     deidentified.metadata.update(
         deidentify_stage(
             validated.path,
             params.contract,
             params.key_file,
             deidentified.path,
+            split=split,
             shard=shard,
             shards=params.deid_shards,
         )
@@ -98,7 +101,7 @@ def corpus_op(
     records: dict,
     corpus: Output[Dataset],
 ):
-    """One byte-level example per person, split by person."""
+    """One byte-level example per person, on the side of the split de-identification chose."""
     from strongroom.run_record.params import RecordsParams
     from strongroom.stages import corpus_stage
 
@@ -109,6 +112,5 @@ def corpus_op(
             params.contract,
             corpus.path,
             max_seq_len=params.max_seq_len,
-            eval_fraction=params.eval_fraction,
         )
     )

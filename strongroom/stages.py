@@ -69,6 +69,7 @@ def deidentify_stage(
     key_file: str,
     out_dir: str,
     *,
+    split: deid.HeldOutSplit = deid.DEFAULT_SPLIT,
     shard: int = 0,
     shards: int = 1,
     processes: int = 1,
@@ -80,6 +81,7 @@ def deidentify_stage(
         load_contract(contract),
         out_dir,
         key=key,
+        split=split,
         shard=shard,
         shards=shards,
         processes=processes,
@@ -91,15 +93,12 @@ def deidentify_stage(
     }
 
 
-def corpus_stage(
-    deid_dir: str, contract: str, out_dir: str, *, max_seq_len: int, eval_fraction: float
-) -> dict[str, Any]:
+def corpus_stage(deid_dir: str, contract: str, out_dir: str, *, max_seq_len: int) -> dict[str, Any]:
     result = corpus_build.build_corpus(
         Path(deid_dir) / deid.DEIDENTIFIED_FILE,
         load_contract(contract),
         out_dir,
         max_seq_len=max_seq_len,
-        eval_fraction=eval_fraction,
     )
     _carry_fingerprint(DeidReport.load(deid_dir), CorpusReport.load(out_dir), out_dir)
     return {"units_train": result.units_train, "units_eval": result.units_eval}

@@ -30,17 +30,17 @@ def demo_frame(demo_csv: Path) -> pd.DataFrame:
 def stage_dirs(tmp_path_factory: pytest.TempPathFactory, demo_csv: Path) -> dict[str, str]:
     """ingest -> validate -> deidentify -> corpus on the demo records, once per session."""
     from strongroom import stages
+    from strongroom.records.deidentify import HeldOutSplit
 
     root = tmp_path_factory.mktemp("stages")
     dirs = {name: str(root / name) for name in ("ingest", "validate", "deid", "corpus")}
     stages.ingest_stage(str(demo_csv), "hospital_encounters", dirs["ingest"])
     stages.validate_stage(dirs["ingest"], "hospital_encounters", dirs["validate"])
     stages.deidentify_stage(
-        dirs["validate"], "hospital_encounters", str(root / "key"), dirs["deid"]
-    )
-    stages.corpus_stage(
-        dirs["deid"], "hospital_encounters", dirs["corpus"], max_seq_len=256, eval_fraction=0.2
-    )
+        dirs["validate"], "hospital_encounters", str(root / "key"), dirs["deid"],
+        split=HeldOutSplit(eval_fraction=0.2),
+    )  # fmt: skip
+    stages.corpus_stage(dirs["deid"], "hospital_encounters", dirs["corpus"], max_seq_len=256)
     return dirs
 
 

@@ -7,7 +7,6 @@ model and would only invite memorisation.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from strongroom.corpus.tokenizer import encode, pad_batch
+from strongroom.errors import StrongroomError
 from strongroom.records.contract import Contract, Treatment
 from strongroom.records.io import read_strings, write_json
+from strongroom.records.unit_ids import HELD_OUT_COLUMN
 from strongroom.run_record.reports import CorpusReport
 
 TRAIN_FILE = "train.npy"
@@ -46,10 +47,16 @@ def serialize_unit(rows: pd.DataFrame, columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def is_eval_unit(unit: str, eval_fraction: float) -> bool:
-    """A stable split by unit: the same person is always on the same side."""
-    bucket = int.from_bytes(hashlib.sha256(unit.encode()).digest()[:8], "big") / 2**64
-    return bucket < eval_fraction
+def _is_held_out(rows: pd.DataFrame, records_path: str | Path) -> bool:
+    """De-identification decided the split per person (records/unit_ids.is_held_out), from the
+    person and a split seed, not from the pseudonym: the same seed gives the same split under
+    any key."""
+    if HELD_OUT_COLUMN not in rows:
+        raise StrongroomError(
+            f"{Path(records_path).name}: no {HELD_OUT_COLUMN} column; de-identify the records "
+            "again with this version"
+        )
+    return bool((rows[HELD_OUT_COLUMN] == "true").any())
 
 
 def build_corpus(
@@ -58,17 +65,16 @@ def build_corpus(
     output_dir: str | Path,
     *,
     max_seq_len: int,
-    eval_fraction: float = 0.1,
 ) -> CorpusResult:
     """Write train.npy / eval.npy ([units, max_seq_len] int16 tokens, PAD-padded) and a report."""
     frame = read_strings(records_path)
     columns = text_columns(contract)
     unit_col = contract.privacy_unit
     train, held_out, truncated = [], [], 0
-    for unit, rows in frame.groupby(unit_col, sort=True):
+    for _, rows in frame.groupby(unit_col, sort=True):
         ids, cut = encode(serialize_unit(rows, columns), max_seq_len)
         truncated += cut
-        (held_out if is_eval_unit(str(unit), eval_fraction) else train).append(ids)
+        (held_out if _is_held_out(rows, records_path) else train).append(ids)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     np.save(output_dir / TRAIN_FILE, pad_batch(train, max_seq_len))

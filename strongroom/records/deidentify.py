@@ -28,7 +28,12 @@ from strongroom.records.pii import (
     redact_texts,
     scrub_known_values,
 )
-from strongroom.records.unit_ids import merged_unit_values, normalize_unit_id
+from strongroom.records.unit_ids import (
+    HELD_OUT_COLUMN,
+    is_held_out,
+    merged_unit_values,
+    normalize_unit_id,
+)
 from strongroom.run_record.reports import DeidReport
 
 DEIDENTIFIED_FILE = "deidentified.parquet"
@@ -159,12 +164,39 @@ def _transform_columns(frame: pd.DataFrame, contract: Contract, key: bytes) -> p
     return out
 
 
+@dataclass(frozen=True)
+class HeldOutSplit:
+    """Which people are held out of training for evaluation (see unit_ids.is_held_out)."""
+
+    eval_fraction: float = 0.1  # share of people held out
+    split_seed: int = 0  # public: the same seed gives the same split under any key
+
+
+DEFAULT_SPLIT = HeldOutSplit()
+
+
+def _held_out_column(frame: pd.DataFrame, contract: Contract, split: HeldOutSplit) -> list[str]:
+    spec = contract.columns[contract.privacy_unit]
+    return [
+        "true"
+        if value is not None
+        and is_held_out(
+            normalize_unit_id(value, case_sensitive=spec.case_sensitive),
+            split_seed=split.split_seed,
+            eval_fraction=split.eval_fraction,
+        )
+        else "false"
+        for value in frame[contract.privacy_unit]
+    ]
+
+
 def deidentify(
     records_path: str | Path,
     contract: Contract,
     output_dir: str | Path,
     *,
     key: bytes,
+    split: HeldOutSplit = DEFAULT_SPLIT,
     shard: int = 0,
     shards: int = 1,
     processes: int = 1,
@@ -178,9 +210,14 @@ def deidentify(
     """
     if not 0 <= shard < shards:
         raise StrongroomError(f"shard {shard} is not in 0..{shards - 1}")
+    if HELD_OUT_COLUMN in contract.columns:
+        raise StrongroomError(
+            f"contract {contract.name}: column name {HELD_OUT_COLUMN} is reserved"
+        )
     output_dir = Path(output_dir)
     frame = read_strings(records_path).iloc[shard::shards].reset_index(drop=True)
     out = _transform_columns(frame, contract, key)
+    out[HELD_OUT_COLUMN] = _held_out_column(frame, contract, split)
     known_per_row = [_known_values(row, contract) for _, row in frame.iterrows()]
     entity_counts: Counter[str] = Counter()
     known_hits, misspelt_hits, residual = 0, 0, Counter[str]()

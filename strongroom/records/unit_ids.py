@@ -13,8 +13,12 @@ unit, which protects both. ``tests/records/test_unit_ids.py`` checks the variant
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Iterable
+
+# The column de-identification adds: "true" for a person held out of training for evaluation.
+HELD_OUT_COLUMN = "_held_out"
 
 
 def _is_invisible(char: str) -> bool:
@@ -44,3 +48,12 @@ def merged_unit_values(values: Iterable[str | None], *, case_sensitive: bool = F
     raw = {value for value in values if value is not None}
     canonical = {normalize_unit_id(value, case_sensitive=case_sensitive) for value in raw}
     return len(raw) - len(canonical)
+
+
+def is_held_out(canonical_id: str, *, split_seed: int, eval_fraction: float) -> bool:
+    """Whether a person is held out for evaluation: a function of the person's canonical
+    identifier and a public split seed, so the same seed gives the same split whatever the
+    pseudonymisation key. Only this one bit is written out, never the hash: a hash of a raw
+    identifier would let anyone who knows an identifier find that person's rows."""
+    digest = hashlib.sha256(f"{split_seed}\0{canonical_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < eval_fraction

@@ -33,6 +33,9 @@ class RecordsParams(BaseModel):
     deid_shards: int = Field(default=1, ge=1, description="de-identification fan-out")
     max_seq_len: int = Field(default=512, ge=16, description="bytes per person's example")
     eval_fraction: float = Field(default=0.1, gt=0, lt=1, description="people held out")
+    split_seed: int = Field(
+        default=0, ge=0, description="seed of the held-out split (public; independent of the key)"
+    )
 
 
 class ReleaseParams(BaseModel):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 
-from strongroom.corpus.build import is_eval_unit, text_columns
+from strongroom.corpus.build import text_columns
 from strongroom.corpus.tokenizer import BOS, PAD, decode, encode
 from strongroom.records.io import read_json
 
@@ -22,11 +22,28 @@ def test_keys_and_dropped_columns_stay_out_of_the_text(contract):
     assert "note" in columns and "diagnosis_code" in columns
 
 
-def test_split_is_stable_per_unit():
-    units = [f"u{i}" for i in range(1000)]
-    first = [is_eval_unit(u, 0.1) for u in units]
-    assert first == [is_eval_unit(u, 0.1) for u in units]
-    assert 50 < sum(first) < 150
+def test_the_split_follows_the_person_and_the_seed_not_the_key(stage_dirs, tmp_path):
+    """Two de-identifications under different keys hold out the same people; another split
+    seed holds out others; each person's rows are on one side."""
+    from strongroom import stages
+    from strongroom.records.deidentify import DEIDENTIFIED_FILE, HeldOutSplit
+    from strongroom.records.io import read_strings
+    from strongroom.records.unit_ids import HELD_OUT_COLUMN
+
+    def held_out(name: str, seed: int) -> list[str]:
+        out = tmp_path / name
+        split = HeldOutSplit(eval_fraction=0.3, split_seed=seed)
+        stages.deidentify_stage(
+            stage_dirs["validate"], "hospital_encounters", str(tmp_path / f"{name}.key"),
+            str(out), split=split,
+        )  # fmt: skip
+        frame = read_strings(out / DEIDENTIFIED_FILE)
+        assert frame.groupby("patient_id")[HELD_OUT_COLUMN].nunique().max() == 1
+        return frame[HELD_OUT_COLUMN].tolist()  # row order is the validated records' order
+
+    first, second = held_out("a", seed=0), held_out("b", seed=0)
+    assert first == second and 0 < first.count("true") < len(first)
+    assert held_out("c", seed=1) != first
 
 
 def test_tokenizer_round_trip_and_truncation():
