@@ -85,15 +85,34 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from strongroom.console import logged_run
-    from strongroom.local_run import new_run_dir, run_local, summarize
+    from strongroom.local_run import new_run_dir, resume_local, run_local, summarize
+    from strongroom.run_dir import check_resumable
     from strongroom.run_record.params import load_params
 
-    params = load_params(args.config)
-    run_dir = new_run_dir(args.workdir)
-    with logged_run(run_dir, verbose=args.verbose):
-        decision = run_local(params, run_dir)
+    if (args.config is None) == (args.resume is None):
+        raise StrongroomError("give either CONFIG.yaml (a new run) or --resume RUN_DIR")
+    if args.resume is not None:
+        run_dir = Path(args.resume).resolve()
+        print(f"resuming {run_dir} ({check_resumable(run_dir).line()})")
+        with logged_run(run_dir, verbose=args.verbose):
+            decision = resume_local(run_dir)
+    else:
+        params = load_params(args.config)
+        run_dir = new_run_dir(args.workdir)
+        with logged_run(run_dir, verbose=args.verbose):
+            decision = run_local(params, run_dir)
     print("\n" + summarize(decision, run_dir))
     return 0 if decision["passed"] else 3
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from strongroom.run_dir import clean
+
+    run_dir = Path(args.run_dir).resolve()
+    removed = clean(run_dir)
+    print(f"{run_dir}: removed {', '.join(removed) if removed else 'nothing (already clean)'}")
+    print("kept: run.log, state.json, params.json, gate_decision.json, the MLflow store, seal keys")
+    return 0
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -243,12 +262,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
 
     run = sub.add_parser("run", help="the whole pipeline on your records (kfp local runner)")
-    run.add_argument("config", help="YAML with the pipeline parameters (records_path, ...)")
+    run.add_argument(
+        "config", nargs="?", help="YAML with the pipeline parameters (records, privacy, ...)"
+    )
+    run.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue a killed or failed run: finished stages are reused, training continues "
+        "from its saved state with the same key and budget",
+    )
     run.add_argument("--workdir", default="strongroom-runs")
     run.add_argument(
         "--verbose", action="store_true", help="show every task's log (default: <run dir>/run.log)"
     )
     run.set_defaults(func=_run)
+
+    cln = sub.add_parser(
+        "clean", help="remove a run's records copies, pipeline artifacts, key and training state"
+    )
+    cln.add_argument("run_dir", help="a run directory (not running)")
+    cln.set_defaults(func=_clean)
 
     comp = sub.add_parser("compile", help="write the pipeline's IR YAML for Kubeflow")
     comp.add_argument("--out", default="pipeline.yaml")

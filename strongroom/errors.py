@@ -43,6 +43,10 @@ class PrivacyBudgetError(StrongroomError):
     """A plan or a training run would spend more privacy budget than allowed."""
 
 
+class TrainingInterrupted(StrongroomError):
+    """Training was stopped by SIGTERM before its last step: state saved, nothing released."""
+
+
 class GateError(StrongroomError):
     """A policy cannot be evaluated (missing fact, unknown operator)."""
 

@@ -12,6 +12,16 @@ from typing import Any
 
 from strongroom.errors import StrongroomError
 from strongroom.lifetime import DIE_WITH_PARENT_ENV
+from strongroom.run_dir import (
+    PIPELINE_ROOT,
+    TRAIN_STATE_DIR,
+    check_resumable,
+    load_saved_params,
+    process_started,
+    save_params,
+    unfinished_stage,
+    write_state,
+)
 from strongroom.run_record.facts import Facts
 from strongroom.run_record.params import RunParams
 
@@ -24,9 +34,9 @@ def new_run_dir(base: str | Path = "strongroom-runs") -> Path:
 
 
 def with_local_defaults(params: RunParams, run_dir: Path) -> RunParams:
-    """Absolute records path; the pseudonymisation key and the MLflow store in the run directory
-    and the seal key beside the store, unless given."""
-    records, release = params.records, params.release
+    """Absolute records path; the pseudonymisation key, the training state and the MLflow store
+    in the run directory and the seal key beside the store, unless given."""
+    records, release, training = params.records, params.release, params.training
     path = records.path if "://" in records.path else str(Path(records.path).resolve())
     records = records.model_copy(
         update={"path": path, "key_file": records.key_file or str(run_dir / "pseudonym.key")}
@@ -43,36 +53,65 @@ def with_local_defaults(params: RunParams, run_dir: Path) -> RunParams:
             "seal_key_file": release.seal_key_file or str(home / "seal.key"),
         }
     )
-    return params.model_copy(update={"records": records, "release": release})
+    training = training.model_copy(
+        update={"checkpoint_dir": training.checkpoint_dir or str(run_dir / TRAIN_STATE_DIR)}
+    )  # what `--resume` continues from
+    return params.model_copy(update={"records": records, "release": release, "training": training})
 
 
 def run_local(params: RunParams, run_dir: Path) -> dict[str, Any]:
-    """Run train_and_gate with SubprocessRunner(use_venv=False); return the gate decision."""
+    """Run the pipeline in `run_dir` with SubprocessRunner(use_venv=False); the gate decision."""
+    params = with_local_defaults(params, run_dir)
+    save_params(run_dir, params)
+    return _run_in(run_dir, params)
+
+
+def resume_local(run_dir: Path) -> dict[str, Any]:
+    """Run a killed or failed run again in its own directory, with its saved parameters: the
+    stages that finished come from the run's cache, training continues from its saved state
+    (same key, same accountant), registration is not repeated."""
+    previous = check_resumable(run_dir)
+    write_state(run_dir, previous.state, attempts=previous.attempts + 1, stage=previous.stage)
+    return _run_in(run_dir, load_saved_params(run_dir))
+
+
+def _run_in(run_dir: Path, params: RunParams) -> dict[str, Any]:
     from kfp import local
 
     from strongroom.offline import enforce_airgap
-    from strongroom.pipelines.train_and_gate import train_and_gate
+    from strongroom.pipelines.train_and_gate import build_pipeline
     from strongroom.tracking.registry import prepare_store
 
     # The local runner warns that the Kubeflow image is not used: expected, it runs in this venv.
     warnings.filterwarnings("ignore", message="You may be attemping", category=RuntimeWarning)
     enforce_airgap()  # this process and, through the environment, every component subprocess
     os.environ[DIE_WITH_PARENT_ENV] = "1"  # the tasks end with this process (lifetime.py)
-    params = with_local_defaults(params, run_dir)
+    write_state(run_dir, "running", pid=os.getpid(), pid_started=process_started(os.getpid()))
     prepare_store(params.release.tracking_uri)  # before any task: runs may share one store
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
-        pipeline_root=str(run_dir / "kfp"),
+        pipeline_root=str(run_dir / PIPELINE_ROOT),
         raise_on_error=True,
+        enable_caching=True,  # in this run's own cache: what --resume reuses
+        cache_root=str(run_dir / PIPELINE_ROOT / ".kfp_cache"),
     )
     try:
-        task = train_and_gate(**params.groups())
-    except RuntimeError as error:  # the runner's summary of a failed task; its log is above
+        task = build_pipeline(resumable=True)(**params.groups())
+    except RuntimeError as error:  # the runner's summary of a failed task
+        stage = unfinished_stage(run_dir)
         message = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # drop terminal colours
-        raise StrongroomError(f"{message} (the task's log above says why)") from None
+        write_state(run_dir, "failed", stage=stage, reason=message)
+        raise StrongroomError(
+            f"failed at stage {stage or 'unknown'}: {message} (the task's log above says why; "
+            f"resume with: strongroom run --resume {run_dir})"
+        ) from None
+    except BaseException:  # interrupted (Ctrl-C): resumable like a kill
+        write_state(run_dir, "failed", stage=unfinished_stage(run_dir), reason="interrupted")
+        raise
     decision = json.loads(Path(task.output.path).read_text())
     decision["tracking_uri"] = params.release.tracking_uri
     (run_dir / "gate_decision.json").write_text(json.dumps(decision, indent=2))
+    write_state(run_dir, "succeeded")
     return decision
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from strongroom.corpus import build as corpus_build
+from strongroom.errors import TrainingInterrupted
 from strongroom.privacy.plan import PrivacyParams
 from strongroom.records import deidentify as deid
 from strongroom.records import ingest as ing
@@ -146,6 +147,11 @@ def train_stage(
         "secure" if training.secure_rng else "SEEDED (not a DP release)",
     )  # fmt: skip
     result = train_dp(tokens, cfg, plan, training)
+    if result.interrupted:  # the pod or the run is going away: nothing to release, resume later
+        raise TrainingInterrupted(
+            f"training stopped by SIGTERM at step {result.steps} of {plan.steps}; its state is "
+            f"{'saved: resume the run to continue' if training.checkpoint_dir else 'lost'}"
+        )
     if rank_and_world()[0] == 0:  # under torchrun, rank 0 writes the model and the report
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         save_checkpoint(Path(out_dir) / CHECKPOINT, result)

@@ -69,6 +69,7 @@ class TrainResult:
     tokens: int = 0  # non-padding target tokens trained on in this run
     resumed_from: int = 0  # the step the run started from (0: a fresh run)
     stopped_early: bool = False  # max_steps or SIGTERM before the plan's last step
+    interrupted: bool = False  # SIGTERM: the state is saved to be resumed, no model to release
 
     @property
     def epsilon(self) -> float:
@@ -148,6 +149,7 @@ def train_dp(
         _save(state_file, key, result, parts)
     result.seconds = time.monotonic() - started
     result.stopped_early = result.steps < plan.steps
+    result.interrupted = result.steps < last
     return _finish(result, parts, plan, settings)
 
 

@@ -18,6 +18,30 @@ def test_compile_writes_ir_that_loads_back(tmp_path):
     }  # the run's parameters, one struct per group, defined once (run_record/params.py)
     loaded = components.load_component_from_file(str(out))
     assert loaded.name == "strongroom-train-and-gate"
+    assert "enableCache: true" not in out.read_text()  # a cluster's cache outlives the run
+
+
+def test_the_local_pipeline_caches_every_task_and_the_compiled_one_none():
+    """Caching is set on each task, whatever KFP's import-time default: the local run's cache
+    lives in its run directory (what --resume reuses); the cluster's would outlive the run."""
+    from strongroom.pipelines.train_and_gate import build_pipeline
+
+    def caching(pipeline) -> list[bool]:
+        dags = [pipeline.pipeline_spec.root.dag]
+        dags += [c.dag for c in pipeline.pipeline_spec.components.values() if c.HasField("dag")]
+        tasks = [
+            task for dag in dags for task in dag.tasks.values() if task.HasField("component_ref")
+        ]
+        executors = [t for t in tasks if not t.component_ref.name.startswith("comp-for-loop")]
+        executors = [t for t in executors if not t.component_ref.name.startswith("comp-condition")]
+        return [t.caching_options.enable_cache for t in executors]
+
+    resumable, compiled = (
+        caching(build_pipeline(resumable=True)),
+        caching(build_pipeline(resumable=False)),
+    )
+    assert len(resumable) == len(compiled) == 11
+    assert all(resumable) and not any(compiled)
 
 
 def test_production_profile_is_valid_and_secure():
