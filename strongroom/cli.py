@@ -80,7 +80,7 @@ def _demo(args: argparse.Namespace) -> int:
     with logged_run(run_dir, verbose=args.verbose):
         decision = run_local(params, run_dir)
     print("\n" + summarize(decision, run_dir))
-    return 0
+    return 0 if decision["passed"] else 3
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -151,14 +151,71 @@ def _card(args: argparse.Namespace) -> int:
 
 
 def _gate(args: argparse.Namespace) -> int:
-    from strongroom.release import gate_version
+    from strongroom.release import gate_version, withdraw_aliases
 
     name, version = _split_ref(args.ref)
     decision = gate_version(args.tracking_uri, name, version, args.policy, args.seal_public_key)
     for rule in decision["rules"]:
         print(f"[{'pass' if rule['passed'] else 'FAIL'}] {rule['id']}: {rule['reason']}")
-    print("PASSED" if decision["passed"] else "FAILED")
-    return 0 if decision["passed"] else 3
+    print(
+        f"policy {decision['policy']} v{decision['policy_version']} "
+        f"sha256:{decision['policy_sha256'][:12]} ({decision['policy_source']})"
+    )
+    if decision["passed"]:
+        print("PASSED")
+        return 0
+    withdrawn = withdraw_aliases(args.tracking_uri, name, version, decision)
+    print("FAILED" + (f": aliases {', '.join(withdrawn)} removed" if withdrawn else ""))
+    return 3
+
+
+def _approve(args: argparse.Namespace) -> int:
+    from strongroom.governance.approval import approve
+
+    name, version = _split_ref(args.ref)
+    record = approve(
+        args.tracking_uri, name, version, approver=args.approver, approver_key_file=args.key,
+        policy=args.policy, seal_public_key_file=args.seal_public_key, reason=args.reason,
+    )  # fmt: skip
+    print(
+        f"{name}/{version} approved by {record['approver']} under policy {record['policy']} "
+        f"v{record['policy_version']}: alias production set"
+    )
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from strongroom.governance.approval import revoke
+    from strongroom.identity import current_identity
+
+    name, version = _split_ref(args.ref)
+    revoke(args.tracking_uri, name, version, by=current_identity(), reason=args.reason)
+    print(f"{name}/{version}: approval revoked, alias production removed")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from strongroom.governance.approval import verify
+
+    name, sep, alias = args.ref.rpartition("@")
+    if not sep or not name or not alias:
+        raise StrongroomError(f"expected MODEL@ALIAS, got {args.ref!r}")
+    result = verify(
+        args.tracking_uri, name, alias, policy=args.policy,
+        seal_public_key_file=args.seal_public_key,
+    )  # fmt: skip
+    for problem in result.problems:
+        print(f"PROBLEM: {problem}")
+    print(f"{name}@{alias} -> version {result.version or '-'}: {'OK' if result.ok else 'REFUSED'}")
+    return 0 if result.ok else 3
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from strongroom.governance.approval import make_approver_key
+
+    public = make_approver_key(args.key_file)
+    print(f"wrote {args.key_file} (keep it; mode 0600) and {public} (for $STRONGROOM_APPROVERS)")
+    return 0
 
 
 def _ledger(args: argparse.Namespace) -> int:
@@ -308,6 +365,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _tracking_arg(gate)
     gate.set_defaults(func=_gate)
+
+    seal_help = "public key of the pipeline's seal (file; or $STRONGROOM_SEAL_PUBLIC_KEY)"
+    policy_help = "the organisation's policy by name ($STRONGROOM_POLICY_DIR or shipped)"
+    appr = sub.add_parser("approve", help="second-person approval: alias production")
+    appr.add_argument("ref", help="MODEL/VERSION")
+    appr.add_argument(
+        "--approver", required=True, help="your id (its key in $STRONGROOM_APPROVERS)"
+    )
+    appr.add_argument("--key", help="your approver key file (or $STRONGROOM_APPROVER_KEY)")
+    appr.add_argument("--reason", default="", help="why (recorded, signed)")
+    appr.add_argument("--policy", default="hipaa", help=policy_help)
+    appr.add_argument("--seal-public-key", default="", help=seal_help)
+    _tracking_arg(appr)
+    appr.set_defaults(func=_approve)
+
+    rev = sub.add_parser("revoke", help="remove a version's approval and alias production")
+    rev.add_argument("ref", help="MODEL/VERSION")
+    rev.add_argument("--reason", default="", help="why (recorded)")
+    _tracking_arg(rev)
+    rev.set_defaults(func=_revoke)
+
+    ver = sub.add_parser("verify", help="may MODEL@ALIAS be served? (run before serving)")
+    ver.add_argument("ref", help="MODEL@ALIAS")
+    ver.add_argument("--policy", default="hipaa", help=policy_help)
+    ver.add_argument("--seal-public-key", default="", help=seal_help)
+    _tracking_arg(ver)
+    ver.set_defaults(func=_verify)
+
+    keyg = sub.add_parser("keygen", help="make an approver key pair (private + .pub)")
+    keyg.add_argument("key_file", help="where the private key goes (must not exist)")
+    keyg.set_defaults(func=_keygen)
 
     led = sub.add_parser("ledger", help="cumulative epsilon per data set and privacy unit")
     led.add_argument("--data", help="records fingerprint (sha256, or its start); default: all")

@@ -97,55 +97,58 @@ def register_stage(
 ) -> dict[str, Any]:
     from strongroom.privacy.mechanism import Mechanism
     from strongroom.tracking import ledger
-    from strongroom.tracking.registry import register_model
+    from strongroom.tracking.registry import register_model, store_lock
 
     key = load_signing_key(seal_key_file)
     train = TrainReport.load(model_dir)
     evidence = verified(train.evidence, key.public_key(), what="training evidence")
     facts = collect_facts(contract, validate_dir, deid_dir, corpus_dir, model_dir, eval_dir)
     _check_custody(facts, evidence, corpus_dir, model_dir)
-    # The ledger as registration finds it, this run included, is sealed into the record: deleting
-    # entries later cannot lower what the gate sees.
-    known = ledger.read(tracking_uri, key=key.public_key())
-    total = ledger.cumulative(
-        known.same_people(facts.data.sha256, facts.privacy.unit_name),
-        extra=Mechanism.from_dict(evidence["mechanism"]),
-    )
-    runs = len(known.same_people(facts.data.sha256, facts.privacy.unit_name)) + 1
-    facts = facts.model_copy(
-        update={"ledger": LedgerFacts(cumulative_epsilon=total.reported, runs=runs)}
-    )
+    # Runs registering together on one SQLite store take turns here, so each sealed record
+    # counts every run registered before it (the gate re-reads the live ledger anyway).
+    with store_lock(tracking_uri):
+        # The ledger as registration finds it, this run included, is sealed into the record: deleting
+        # entries later cannot lower what the gate sees.
+        known = ledger.read(tracking_uri, key=key.public_key())
+        total = ledger.cumulative(
+            known.same_people(facts.data.sha256, facts.privacy.unit_name),
+            extra=Mechanism.from_dict(evidence["mechanism"]),
+        )
+        runs = len(known.same_people(facts.data.sha256, facts.privacy.unit_name)) + 1
+        facts = facts.model_copy(
+            update={"ledger": LedgerFacts(cumulative_epsilon=total.reported, runs=runs)}
+        )
 
-    def seal_record(version: str, files: dict[str, str], weights: str) -> dict[str, Any]:
-        return make_record(
-            facts, train.evidence, model=f"{model_name}/{version}", files=files,
-            weights_file=weights, key=key,
-        )  # fmt: skip
+        def seal_record(version: str, files: dict[str, str], weights: str) -> dict[str, Any]:
+            return make_record(
+                facts, train.evidence, model=f"{model_name}/{version}", files=files,
+                weights_file=weights, key=key,
+            )  # fmt: skip
 
-    registered = register_model(
-        tracking_uri=tracking_uri,
-        model_name=model_name,
-        checkpoint=Path(model_dir) / CHECKPOINT,
-        facts=facts,
-        seal_record=seal_record,
-        step_metrics=epsilon_series(train),
-        reports={
-            "validation_json": Path(validate_dir) / ValidationReport.FILE,
-            "validation_html": Path(validate_dir) / REPORT_HTML,
-            "deidentify": Path(deid_dir) / DeidReport.FILE,
-            "corpus": Path(corpus_dir) / CorpusReport.FILE,
-        },
-    )
-    ledger.record_run(
-        tracking_uri,
-        ledger.new_entry(
-            data_sha256=facts.data.sha256,
-            unit=facts.privacy.unit_name,
-            model=f"{model_name}/{registered.version}",
-            evidence=train.evidence,
-            key=key,
-        ),
-    )
+        registered = register_model(
+            tracking_uri=tracking_uri,
+            model_name=model_name,
+            checkpoint=Path(model_dir) / CHECKPOINT,
+            facts=facts,
+            seal_record=seal_record,
+            step_metrics=epsilon_series(train),
+            reports={
+                "validation_json": Path(validate_dir) / ValidationReport.FILE,
+                "validation_html": Path(validate_dir) / REPORT_HTML,
+                "deidentify": Path(deid_dir) / DeidReport.FILE,
+                "corpus": Path(corpus_dir) / CorpusReport.FILE,
+            },
+        )
+        ledger.record_run(
+            tracking_uri,
+            ledger.new_entry(
+                data_sha256=facts.data.sha256,
+                unit=facts.privacy.unit_name,
+                model=f"{model_name}/{registered.version}",
+                evidence=train.evidence,
+                key=key,
+            ),
+        )
     return {
         "version": registered.version,
         "model_uri": registered.model_uri,
@@ -223,16 +226,24 @@ def gate_version(
     tracking_uri: str, model_name: str, version: str, policy: str, seal_public_key_file: str
 ) -> dict[str, Any]:
     """Evaluate `policy` on a registered version's sealed record (never on its editable tags),
-    verified with the seal's public key."""
+    verified with the seal's public key. A name is the organisation's policy of that name
+    (policy_store.py), a path a file the caller brought; the decision says which, with its hash."""
     from strongroom.governance.gate import evaluate_policy, load_policy
+    from strongroom.governance.policy_store import org_policy, policy_file_sha256
 
-    rules = load_policy(policy)
+    if Path(policy).suffix in (".yaml", ".yml"):
+        rules, sha256, source = load_policy(policy), policy_file_sha256(policy), "caller's file"
+    else:
+        found = org_policy(policy)
+        rules, sha256, source = found.policy, found.sha256, found.source
     facts, problems = checked_facts(
         tracking_uri, model_name, version, load_verify_key(seal_public_key_file)
     )
     decision = evaluate_policy(rules, facts, evidence_problems=problems)
     return {
         **decision.to_dict(),
+        "policy_sha256": sha256,
+        "policy_source": source,
         "facts": facts.flat() if facts is not None else None,  # what the gate read (no values)
         "model_name": model_name,
         "version": version,
@@ -262,20 +273,39 @@ def gate_stage(
 
 
 def promote(
-    tracking_uri: str,
-    model_name: str,
-    version: str,
-    policy: str,
-    seal_public_key_file: str,
-    alias: str = STAGING,
+    tracking_uri: str, model_name: str, version: str, policy: str, seal_public_key_file: str
 ) -> dict[str, Any]:
-    """Set `alias` on the version, after evaluating the gate once more (never on a failing version)."""
+    """Alias `staging`, after the run's policy and the organisation's policy of the same name
+    both pass once more: a laxer file brought by the run promotes nothing."""
     from strongroom.errors import GateError
     from strongroom.tracking.registry import store_client
 
-    decision = gate_version(tracking_uri, model_name, version, policy, seal_public_key_file)
-    if not decision["passed"]:
-        failed = [r["id"] for r in decision["rules"] if not r["passed"]]
-        raise GateError(f"{model_name}/{version} fails policy {policy}: {failed}; not promoted")
-    store_client(tracking_uri).set_registered_model_alias(model_name, alias, version)
-    return {**decision, "alias": alias}
+    decisions = [gate_version(tracking_uri, model_name, version, policy, seal_public_key_file)]
+    if decisions[0]["policy_source"] == "caller's file":
+        org = decisions[0]["policy"]  # the name inside the file: the organisation's decides
+        decisions.append(gate_version(tracking_uri, model_name, version, org, seal_public_key_file))
+    for decision in decisions:
+        if not decision["passed"]:
+            failed = [r["id"] for r in decision["rules"] if not r["passed"]]
+            raise GateError(
+                f"{model_name}/{version} fails policy {decision['policy']} "
+                f"({decision['policy_source']}): {failed}; not promoted"
+            )
+    store_client(tracking_uri).set_registered_model_alias(model_name, STAGING, version)
+    return {**decisions[-1], "alias": STAGING}
+
+
+def withdraw_aliases(
+    tracking_uri: str, model_name: str, version: str, decision: dict[str, Any]
+) -> list[str]:
+    """A version that fails a gate loses every alias it holds; the reason is tagged."""
+    from strongroom.tracking.registry import store_client
+
+    client = store_client(tracking_uri)
+    aliases = list(client.get_model_version(model_name, version).aliases)
+    for alias in aliases:
+        client.delete_registered_model_alias(model_name, alias)
+    failed = ",".join(r["id"] for r in decision["rules"] if not r["passed"])
+    client.set_model_version_tag(model_name, version, f"gate.{decision['policy']}", "failed")
+    client.set_model_version_tag(model_name, version, "gate.withdrawn", f"{failed}: {aliases}")
+    return aliases

@@ -126,6 +126,7 @@ def train_stage(
     """DP-train on the corpus and seal what ran; `training.checkpoint_dir` makes it resumable."""
     from dataclasses import replace
 
+    from strongroom.identity import current_identity
     from strongroom.model.config import preset
     from strongroom.privacy.plan import make_plan
     from strongroom.run_record.evidence import make_evidence
@@ -163,7 +164,7 @@ def train_stage(
             resumed_from_step=result.resumed_from,
             data_sha256=CorpusReport.load(corpus_dir).source_sha256,
             corpus_sha256=fingerprint_tokens(tokens),
-            model_file=Path(out_dir) / CHECKPOINT, key=key,
+            model_file=Path(out_dir) / CHECKPOINT, trained_by=current_identity(), key=key,
         )  # fmt: skip
         TrainReport(
             evidence=evidence,

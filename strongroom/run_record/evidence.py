@@ -41,9 +41,10 @@ def make_evidence(
     data_sha256: str,
     corpus_sha256: str,
     model_file: str | Path,
+    trained_by: str,
     key: Ed25519PrivateKey,
 ) -> dict[str, Any]:
-    """Training's sealed account of what ran."""
+    """Training's sealed account of what ran, and who ran it (approval's four eyes)."""
     return seal(
         {
             "mechanism": mechanism.to_dict(),
@@ -58,6 +59,7 @@ def make_evidence(
             "data_sha256": data_sha256,  # the records, as validation fingerprinted them
             "corpus_sha256": corpus_sha256,  # the token tensor trained on
             "model_sha256": file_sha256(model_file),
+            "trained_by": trained_by,
         },
         key,
     )

@@ -51,6 +51,7 @@ class TrainFacts(_Group):
     resumed_from_step: int
     learning_rate: float
     seed: int | None  # set only in a seeded (not DP) run
+    trained_by: str = ""  # the identity training sealed (identity.py); approval compares it
 
 
 class ModelFacts(_Group):
@@ -184,6 +185,7 @@ def build_facts(
             resumed_from_step=evidence["resumed_from_step"],
             learning_rate=train.learning_rate,
             seed=evidence["seed"],
+            trained_by=evidence.get("trained_by", ""),
         ),
         model=ModelFacts(
             preset=train.model_preset, parameters=train.parameters, sha256=evidence["model_sha256"]

@@ -37,27 +37,42 @@ def prepare_store(tracking_uri: str) -> None:
     ... already exists") or the experiment; a file lock beside the database serialises that."""
     from strongroom.tracking.ledger import LEDGER_EXPERIMENT
 
-    with _store_lock(tracking_uri):
+    with store_lock(tracking_uri):
         client = store_client(tracking_uri)
         for name in (EXPERIMENT, LEDGER_EXPERIMENT):
             if client.get_experiment_by_name(name) is None:
                 client.create_experiment(name, artifact_location=_artifact_location(tracking_uri))
 
 
+_held_locks: dict[Path, int] = {}  # store locks this process holds, by database: re-entrant
+
+
 @contextmanager
-def _store_lock(tracking_uri: str) -> Iterator[None]:
+def store_lock(tracking_uri: str) -> Iterator[None]:
+    """One process at a time in a SQLite store's critical sections (schema creation, a
+    registration's ledger read and entry). A server's store is not locked here: there the gate's
+    recomputation from the live ledger (release.checked_facts) is what keeps it honest."""
     if not tracking_uri.startswith("sqlite:///"):  # a server serialises its own schema changes
         yield
         return
     import fcntl
 
-    db_path = Path(tracking_uri.removeprefix("sqlite:///"))
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(db_path.with_name(db_path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    db_path = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+    if _held_locks.get(db_path):  # re-entered in this process (registration prepares the store)
+        _held_locks[db_path] += 1
         try:
             yield
         finally:
+            _held_locks[db_path] -= 1
+        return
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(db_path.with_name(db_path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _held_locks[db_path] = 1
+        try:
+            yield
+        finally:
+            del _held_locks[db_path]
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
@@ -123,11 +138,10 @@ def register_model(
     import tempfile
 
     import mlflow
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
 
     from strongroom.run_record.evidence import RECORD_FILE, artifact_digests
     from strongroom.tracking.pyfunc import DecoderModel
+    from strongroom.tracking.serving import serving_code, serving_requirements, serving_signature
 
     use_store(tracking_uri)
     flat = facts.flat()
@@ -140,16 +154,20 @@ def register_model(
             {k: float(v) for k, v in flat.items() if k.startswith(("eval.", "privacy.epsilon"))}
         )
         _log_artifacts(reports, card, flat)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=DecoderModel(),
-            artifacts={"checkpoint": str(checkpoint)},
-            signature=ModelSignature(
-                inputs=Schema([ColSpec("string", "prompt")]), outputs=Schema([ColSpec("string")])
-            ),
-            pip_requirements=["strongroom"],
-            registered_model_name=model_name,
-        )
+        with tempfile.TemporaryDirectory() as code:
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=DecoderModel(),
+                artifacts={"checkpoint": str(checkpoint)},
+                code_paths=[str(serving_code(Path(code)))],
+                signature=serving_signature(),
+                input_example=(
+                    ["age: 67; admit_date: 2024; diagnosis_code:"],
+                    {"max_new_tokens": 8},
+                ),
+                pip_requirements=serving_requirements(),
+                registered_model_name=model_name,
+            )
         version = str(info.registered_model_version)
         with tempfile.TemporaryDirectory() as scratch:
             local = Path(

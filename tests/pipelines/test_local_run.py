@@ -148,9 +148,14 @@ def test_a_failing_policy_leaves_the_version_unpromoted(pipeline_run, tmp_path):
     result = gate_version(uri, name, version, str(strict), seal_key)
     assert not result["passed"] and result["rules"][1]["id"] == "tiny_epsilon"
     with pytest.raises(GateError, match="tiny_epsilon"):
-        promote(uri, name, version, str(strict), seal_key, alias="production")
+        promote(uri, name, version, str(strict), seal_key)
     mv = mlflow.MlflowClient(tracking_uri=uri).get_model_version(name, version)
     assert "production" not in mv.aliases
+    lax = tmp_path / "hipaa.yaml"  # a laxer file under the organisation's policy name
+    lax.write_text(
+        "name: hipaa\nrules:\n  - {id: any_epsilon, fact: privacy.epsilon, op: '<=', value: 1000000000}\n"
+    )
+    assert gate_version(uri, name, version, str(lax), seal_key)["policy_source"] == "caller's file"
 
 
 def test_deidentification_fanned_out_over_two_shards_keeps_one_pseudonym_per_person(pipeline_run):

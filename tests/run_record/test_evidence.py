@@ -24,7 +24,7 @@ def _sealed(tmp_path):
         mechanism=mechanism, epsilons=mechanism.epsilons(), target_epsilon=4.0,
         max_grad_norm=1.0, units=2000, seed=None, stopped_early=False, resumed_from_step=0,
         data_sha256="1" * 64, corpus_sha256="2" * 64,
-        model_file=artifact / "artifacts" / "model.pt", key=key,
+        model_file=artifact / "artifacts" / "model.pt", trained_by="trainer", key=key,
     )  # fmt: skip
     record = make_record(
         GOOD, evidence, model="m/1", files=artifact_digests(artifact),
