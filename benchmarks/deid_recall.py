@@ -13,7 +13,7 @@ Two measurements, both on text whose labels come from a generator, never from ou
    circulation written bare or grouped (4-4-4-4, Amex 4-6-5, Diners 4-6-4), IBANs compact or in
    groups of four, SSNs with dashes, spaces or none, MRNs and account numbers after their keyword
    written in several ways ("MRN", "med rec #", "medical record number", "acct no.", "a/c").
-   Each sentence goes through ``pii.find_entities`` (the pipeline's analyzer, at ``SCORE_THRESHOLD``).
+   Each sentence goes through ``redact.detect`` (the pipeline's analyzer, at ``SCORE_THRESHOLD``).
    * recall: a labelled span counts as found when every letter and digit of it lies inside some
      finding, of any entity type (what matters for privacy is that the characters are redacted);
    * typed recall: found, and a finding of the span's own type overlaps it;
@@ -25,7 +25,7 @@ Two measurements, both on text whose labels come from a generator, never from ou
    person. The labels are that record's name column: its whole-word, case-insensitive occurrences
    in the text (the full name, then its single words outside full-name matches). The text goes
    through the pipeline's two passes, ``scrub_known_values`` with ``deidentify._known_values``
-   and then ``pii.redact_texts``; recall is the share of occurrences gone afterwards (counted
+   and then ``redact.redact_texts``; recall is the share of occurrences gone afterwards (counted
    before and after, per record, whatever their position). The same occurrences are measured
    after Presidio alone, and the names of the relatives and doctors that the hospital notes
    mention (not in the record, so only Presidio can find them), after both passes, as well.
@@ -56,11 +56,12 @@ from datetime import date
 import pandas as pd
 from faker import Faker
 
-from strongroom.records import pii
+from strongroom.deid import redact
+from strongroom.deid.deidentify import _known_values, scrub_record_values
+from strongroom.deid.engine import setup
+from strongroom.demo.bank import generate_transactions
+from strongroom.demo.hospital import generate_encounters
 from strongroom.records.contract import Contract, load_contract
-from strongroom.records.deidentify import _known_values, scrub_record_values
-from strongroom.records.demo import generate_encounters
-from strongroom.records.demo_bank import generate_transactions
 
 TARGETS: dict[str, float] = {
     "US_SSN": 0.99,
@@ -312,7 +313,7 @@ def analyze(texts: Sequence[str]) -> list[list[Finding]]:
     """Presidio findings at the redaction threshold, as the pipeline's redact_texts gets them."""
     return [
         [Finding(start, end, entity) for entity, start, end, _ in found]
-        for found in pii.find_entities(list(texts))
+        for found in redact.detect(list(texts))
     ]
 
 
@@ -532,12 +533,12 @@ def measure_names(cases: Sequence[NameCase]) -> dict[str, NameTally]:
     texts = [c.text for c in cases]
     scrubbed = [scrub_record_values(c.text, c.known)[0] for c in cases]
     progress(f"redacting {len(cases)} demo texts twice (record-aware + Presidio, Presidio only)")
-    both, _ = pii.redact_texts(scrubbed)
-    alone, _ = pii.redact_texts(texts)
+    both, _ = redact.redact_texts(scrubbed)
+    alone, _ = redact.redact_texts(texts)
     tallies: dict[str, NameTally] = defaultdict(NameTally)
     misspelt = [misspell(c) for c in cases]
     progress(f"redacting {len(cases)} demo texts with the name misspelt")
-    after_typos, _ = pii.redact_texts(
+    after_typos, _ = redact.redact_texts(
         [scrub_record_values(t, c.known)[0] for c, (t, _) in zip(cases, misspelt, strict=True)]
     )
     for (text, name), after in zip(misspelt, after_typos, strict=True):
@@ -654,7 +655,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     start = time.perf_counter()
     progress("loading Presidio and the spaCy model")
-    pii.analyzer()
+    setup.analyzer_engine()
     sentences = generate_sentences(args.sentences, args.seed)
     progress(f"analysing {len(sentences)} labelled sentences")
     found = analyze([s.text for s in sentences])
@@ -668,7 +669,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     domains = Counter(s.domain for s in sentences)
     mix = f"{domains['clinical']} clinical, {domains['banking']} banking"
     print(f"generic sentences: {len(sentences)} ({mix}), seed {args.seed}, ", end="")
-    print(f"threshold {pii.SCORE_THRESHOLD}")
+    print(f"threshold {redact.SCORE_THRESHOLD}")
     print("\n".join(rows))
     print("\n".join(breakdown_lines(shapes)))
     demo, demo_failed = name_lines(tallies)

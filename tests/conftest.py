@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from strongroom.demo.hospital import write_demo_records
 from strongroom.records.contract import Contract, load_contract
-from strongroom.records.demo import write_demo_records
 
 
 @pytest.fixture(scope="session")

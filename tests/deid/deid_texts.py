@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from strongroom.records.demo import generate_encounters
-from strongroom.records.demo_bank import generate_transactions
+from strongroom.demo.bank import generate_transactions
+from strongroom.demo.hospital import generate_encounters
 
 EDGE_TEXTS = [
     "",

@@ -11,16 +11,16 @@ import pytest
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-from strongroom.records.pii import DEFAULT_SPACY_MODEL
-from strongroom.records.recognizers import ENTITIES, custom_recognizers
+from strongroom.deid.engine.setup import DEFAULT_SPACY_MODEL
+from strongroom.deid.recognizers import ENTITIES, custom_recognizers
 
 THRESHOLD = 0.5  # above the 0.2 of a bare format, below context-boosted (0.55) and keyword scores
 
 
 @pytest.fixture(scope="module")
 def engine() -> AnalyzerEngine:
-    # Built like pii.analyzer() but separately: that one is lru_cached and shared, and adding
-    # recognizers to it here would leak into other tests (or double up once pii.py adds them).
+    # Built like setup.analyzer_engine() but separately: that one is lru_cached and shared, and
+    # adding recognizers to it here would leak into other tests.
     pytest.importorskip(DEFAULT_SPACY_MODEL)
     nlp_engine = NlpEngineProvider(
         nlp_configuration={
@@ -112,6 +112,11 @@ CASES: list[tuple[str, str, str | None]] = [
     ("CARD_CVV", "zip code 123 fields", None),  # "code" alone
     ("CARD_CVV", "CVV 12 too short", None),
     ("CARD_CVV", "CVV 12345 too long", None),
+    ("US_SSN", "SSN 078-05-1120 on file", "078-05-1120"),
+    ("US_SSN", "social 536-90-4411, verified", "536-90-4411"),
+    ("US_SSN", "ID 219-09-9999 copied", "219-09-9999"),
+    ("US_SSN", "call 212-555-0100 today", None),  # a phone number
+    ("US_SSN", "lot 2024-05-1234 recalled", None),  # four digits first
 ]
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from strongroom.records.near_miss import edit_distance, scrub_near_misses
-from strongroom.records.pii import english_words
+from strongroom.deid.near_miss import edit_distance, scrub_near_misses
+from strongroom.deid.record_values import english_words
 
 KNOWN = {
     "John Smith": "<PERSON>",
@@ -70,7 +70,7 @@ def test_near_misses_that_are_not_misspellings_stay(text: str) -> None:
 
 
 def test_deidentify_replaces_a_misspelt_patient_name(tmp_path, demo_frame, contract) -> None:  # type: ignore[no-untyped-def]
-    from strongroom.records.deidentify import REPORT_JSON, deidentify
+    from strongroom.deid.deidentify import REPORT_JSON, deidentify
     from strongroom.records.io import read_json, write_strings
 
     rows = demo_frame.head(3).copy()
@@ -85,7 +85,7 @@ def test_deidentify_replaces_a_misspelt_patient_name(tmp_path, demo_frame, contr
 
 
 def test_exact_pass_takes_typographic_apostrophes_and_name_parts(contract) -> None:  # type: ignore[no-untyped-def]
-    from strongroom.records.deidentify import _known_values, scrub_record_values
+    from strongroom.deid.deidentify import _known_values, scrub_record_values
 
     row = pd.Series({name: None for name in contract.columns})
     row["name"] = "Mary-Jane O'Connor"

@@ -4,7 +4,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from strongroom.records.demo_bank import (
+from strongroom.demo.bank import (
     BANK_COLUMNS,
     generate_transactions,
     write_bank_records,

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from strongroom.deid.deidentify import generalize, load_key, pseudonym
+from strongroom.deid.record_values import scrub_known_values
 from strongroom.records.contract import Treatment
-from strongroom.records.deidentify import generalize, load_key, pseudonym
-from strongroom.records.pii import scrub_known_values
 from tests.records.test_unit_ids import VARIANTS
 
 
@@ -59,7 +59,7 @@ def test_known_values_are_scrubbed_as_whole_words():
 
 
 def test_residuals_count_whole_values_in_kept_columns_but_not_name_words(demo_frame, contract):
-    from strongroom.records.deidentify import _known_values, _row_residuals
+    from strongroom.deid.deidentify import _known_values, _row_residuals
 
     raw = demo_frame.iloc[0].copy()
     raw["name"] = "John Carter"
@@ -84,7 +84,7 @@ def test_known_numbers_are_found_however_they_are_written():
 
 
 def test_placeholders_are_typed_by_the_contract(demo_frame, contract):
-    from strongroom.records.deidentify import _known_values
+    from strongroom.deid.deidentify import _known_values
 
     known = _known_values(demo_frame.iloc[0], contract)
     assert known[demo_frame.iloc[0]["name"]] == "<PERSON>"
@@ -134,7 +134,7 @@ UNIT_VARIANTS = VARIANTS  # one patient's identifier in seven spellings
 
 def _deidentify_units(demo_frame, contract, tmp_path, units):
     """De-identify the first rows of the demo records with these privacy-unit values."""
-    from strongroom.records.deidentify import deidentify
+    from strongroom.deid.deidentify import deidentify
     from strongroom.records.io import write_strings
 
     frame = demo_frame.iloc[: len(units)].copy()

@@ -8,7 +8,7 @@ that has one of those words among the five content words before it.
 
 Scores follow one rule. A pattern that carries its own keyword ("MRN 1234567", "CVV 123") scores
 0.85-0.9 and stands alone; a street address (its suffix is the keyword) 0.7. A bare format
-("12345678", "62704") scores 0.2, under the 0.3 redaction threshold in ``pii.py``, and only counts
+("12345678", "62704") scores 0.2, under the 0.3 redaction threshold in ``redact.py``, and only counts
 once a context word lifts it to 0.55. Distinctive bare shapes (an MBI, a HICN, a ZIP+4) score
 0.35-0.4, so they are redacted even without context.
 
@@ -43,6 +43,7 @@ ENTITIES: dict[str, str] = {
     "CREDIT_CARD": "Payment card number, 13-19 digits starting 2-6, Luhn-checked",
     "IBAN_CODE": "IBAN, compact or in groups of four, mod-97 checked",
     "PHONE_NUMBER": "US / UK phone number shapes, assigned or not, with extensions",
+    "US_SSN": "US social security number written with dashes (Presidio scores it too low)",
 }
 
 # Presidio's default flags. Recognizers that need case (capitalised street names, state codes)
@@ -345,6 +346,14 @@ class PhoneNumberRecognizer(_Recognizer):
     )  # lemmas: "reached" is "reach"
 
 
+class DashedSsnRecognizer(_Recognizer):
+    """SSNs with dashes at 0.85: Presidio's own scores them too low to catch in notes and memos."""
+
+    ENTITY = "US_SSN"
+    PATTERNS = (("us_ssn_0", r"\b\d{3}-\d{2}-\d{4}\b", 0.85),)
+    CONTEXT = ()
+
+
 _RECOGNIZERS: tuple[type[_Recognizer], ...] = (
     MedicalRecordNumberRecognizer,
     HealthPlanBeneficiaryNumberRecognizer,
@@ -358,6 +367,7 @@ _RECOGNIZERS: tuple[type[_Recognizer], ...] = (
     CardNumberRecognizer,
     IbanGroupedRecognizer,
     PhoneNumberRecognizer,
+    DashedSsnRecognizer,
 )
 
 

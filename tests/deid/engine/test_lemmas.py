@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from strongroom.records.lemmas import LemmaOracle, pos_tables, rule_lemma
-from strongroom.records.pii import DEFAULT_SPACY_MODEL
-from tests.records.deid_texts import comparison_texts
+from strongroom.deid.engine.lemmas import LemmaOracle, pos_tables, rule_lemma
+from strongroom.deid.engine.setup import DEFAULT_SPACY_MODEL
+from tests.deid.deid_texts import comparison_texts
 
 spacy = pytest.importorskip("spacy")
 
@@ -68,9 +68,9 @@ def test_rule_lemma_matches_spacys_rule_lemmatizer(nlp) -> None:  # type: ignore
 def test_keywords_are_presidios(nlp, oracle: LemmaOracle) -> None:  # type: ignore[no-untyped-def]
     from presidio_analyzer.nlp_engine import NlpArtifacts
 
-    from strongroom.records import pii
+    from strongroom.deid.engine import setup
 
-    engine = pii.analyzer().nlp_engine
+    engine = setup.analyzer_engine().nlp_engine
     lemmas = [t.lemma_ for doc in nlp.pipe(comparison_texts()) for t in doc]
     lemmas += ["be", "-PRON-", "a:b", "Tel:", "The", "..."]
     ours = [k for lemma in lemmas for k in oracle.keywords(lemma)]

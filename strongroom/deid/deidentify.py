@@ -12,22 +12,26 @@ import hashlib
 import hmac
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from strongroom.deid.engine import DEFAULT_ENGINE, Engine
+from strongroom.deid.near_miss import is_name_word, scrub_near_misses
+from strongroom.deid.record_values import english_words, known_value_pattern, scrub_known_values
+from strongroom.deid.redact import redact_texts
+from strongroom.deid.very_old import (
+    aggregate_years,
+    birth_years,
+    birth_years_left,
+    very_old_rows,
+)
 from strongroom.errors import StrongroomError
 from strongroom.keys import load_hex_key
 from strongroom.records.contract import ColumnSpec, Contract, Treatment
 from strongroom.records.io import read_strings, write_strings
-from strongroom.records.near_miss import is_name_word, scrub_near_misses
-from strongroom.records.pii import (
-    english_words,
-    known_value_pattern,
-    redact_texts,
-    scrub_known_values,
-)
 from strongroom.records.unit_ids import merged_unit_values, normalize_unit_id
 from strongroom.run_record.reports import DeidReport
 
@@ -74,9 +78,12 @@ def generalize(treatment: Treatment, value: str | None) -> str | None:
     raise ValueError(f"not a generalising treatment: {treatment}")
 
 
-def _known_values(row: pd.Series, contract: Contract) -> dict[str, str]:
-    """This row's identifying strings (and the words of names), each mapped to a tag."""
+def _known_values(row: pd.Series, contract: Contract, *, very_old: bool = False) -> dict[str, str]:
+    """This row's identifying strings (and the words of names), each mapped to a tag; for a
+    person over 89, their birth year too (``very_old``)."""
     known: dict[str, str] = {}
+    if very_old:
+        known.update(dict.fromkeys(birth_years(row, contract), "<DATE_TIME>"))
     for name, spec in contract.columns.items():
         value = row[name]
         if spec.free_text or spec.treatment == Treatment.KEEP or not value:
@@ -168,6 +175,8 @@ def deidentify(
     shard: int = 0,
     shards: int = 1,
     processes: int = 1,
+    engine: Engine = DEFAULT_ENGINE,
+    today: date | None = None,
 ) -> DeidentifyResult:
     """De-identify validated records (rows shard, shard + shards, ...) into `output_dir`.
 
@@ -175,13 +184,20 @@ def deidentify(
     depend only on the key), so shards can run in parallel and be concatenated afterwards.
     `processes` > 1 analyses the free text in that many worker processes (each loads the
     spaCy model: a few hundred MB and seconds each; worth it from a few thousand notes).
+    `engine`: ``fast`` (strongroom's batched analyzer) or ``presidio`` (Presidio's own), the
+    same findings (``deid.engine``). `today` decides who is over 89 by birth date (``very_old``).
     """
     if not 0 <= shard < shards:
         raise StrongroomError(f"shard {shard} is not in 0..{shards - 1}")
     output_dir = Path(output_dir)
     frame = read_strings(records_path).iloc[shard::shards].reset_index(drop=True)
     out = _transform_columns(frame, contract, key)
-    known_per_row = [_known_values(row, contract) for _, row in frame.iterrows()]
+    old = very_old_rows(frame, contract, today=today or date.today())
+    aggregate_years(out, old, contract)  # Safe Harbor: no year that gives an age over 89 away
+    known_per_row = [
+        _known_values(row, contract, very_old=bool(is_old))
+        for (_, row), is_old in zip(frame.iterrows(), old, strict=True)
+    ]
     entity_counts: Counter[str] = Counter()
     known_hits, misspelt_hits, residual = 0, 0, Counter[str]()
     for column in contract.free_text_columns():
@@ -190,13 +206,16 @@ def deidentify(
             text, hits, near = scrub_record_values(text or "", known)
             known_hits, misspelt_hits = known_hits + hits, misspelt_hits + near
             scrubbed.append(text)
-        redacted, counts = redact_texts(scrubbed, processes=processes)
+        redacted, counts = redact_texts(scrubbed, engine=engine, processes=processes)
         entity_counts.update(counts)
         out[column] = [
             r if t is not None else None for r, t in zip(redacted, frame[column], strict=True)
         ]
     for i, known in enumerate(known_per_row):
         residual.update(_row_residuals(out.iloc[i], frame.iloc[i], known, contract))
+        if old.iloc[i]:  # a birth year left in a structured column gives an age over 89 away
+            left = birth_years_left(out.iloc[i], birth_years(frame.iloc[i], contract), contract)
+            residual.update({"DATE_TIME": left} if left else {})
     identifier_cells = int(frame[contract.identifier_columns()].notna().sum().sum())
     unit = contract.columns[contract.privacy_unit]
     merged = merged_unit_values(frame[contract.privacy_unit], case_sensitive=unit.case_sensitive)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from strongroom.records.ner_decode import EntityDecoder
-from strongroom.records.pii import DEFAULT_SPACY_MODEL
-from tests.records.deid_texts import comparison_texts
+from strongroom.deid.engine.ner_decode import EntityDecoder
+from strongroom.deid.engine.setup import DEFAULT_SPACY_MODEL
+from tests.deid.deid_texts import comparison_texts
 
 spacy = pytest.importorskip("spacy")
 
@@ -77,8 +77,8 @@ def test_validity_follows_spacy_biluo_rules(nlp) -> None:  # type: ignore[no-unt
 
 
 def test_a_network_of_another_shape_is_run_by_thinc(nlp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from strongroom.records import ner_decode
-    from strongroom.records.ner_network import UnsupportedNetwork
+    from strongroom.deid.engine import ner_decode
+    from strongroom.deid.engine.ner_network import UnsupportedNetwork
 
     def refuse(tok2vec: object) -> None:
         raise UnsupportedNetwork("another architecture")

@@ -27,15 +27,11 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.attrs import IDX, LENGTH
 
-from strongroom.records.lemmas import LemmaOracle
-from strongroom.records.ner_decode import EntityDecoder
-from strongroom.records.pattern_runner import PatternRunner
-from strongroom.records.pii import Finding  # (entity type, start, end, score): crosses processes
+from strongroom.deid.engine.lemmas import LemmaOracle
+from strongroom.deid.engine.ner_decode import EntityDecoder
+from strongroom.deid.engine.pattern_runner import PatternRunner
 
 BATCH_SIZE = 128  # notes per NER batch: large enough for the array work, small enough for cache
-# Analysed once by each worker before its first block: libphonenumber loads each region's
-# metadata, spaCy and the lemma tables their lazy parts, on first use.
-WARM_UP_TEXT = "Warm up: Dr. Ann Lee, MRN 1234567, seen 2020-01-02; call 212-555-0100, ann@x.org."
 
 
 @dataclass
@@ -67,7 +63,6 @@ class NoteAnalyzer:
         self._enhancer = engine.context_aware_enhancer
         words = {w for r in self._recognizers for w in (r.context or [])}
         self._oracle = LemmaOracle(self._nlp, words)
-        self.full_pipeline_notes = 0  # notes that needed the tagger (for the benchmark's report)
 
     def analyze(
         self, texts: Iterable[str], *, score_threshold: float, batch_size: int = BATCH_SIZE
@@ -86,7 +81,6 @@ class NoteAnalyzer:
         docs = self._decoder([self._nlp.make_doc(t) for t in texts])
         notes = [self._first_pass(text, doc) for text, doc in zip(texts, docs, strict=True)]
         undecided = [i for i, note in enumerate(notes) if note.needs_tagger]
-        self.full_pipeline_notes += len(undecided)
         full_docs = self._nlp.pipe([texts[i] for i in undecided], disable=["ner"])
         for i, full in zip(undecided, full_docs, strict=True):  # the tagger settles the lemmas
             notes[i].artifacts = self._artifacts(docs[i], notes[i].words, [t.lemma_ for t in full])
@@ -289,92 +283,3 @@ class _Window:
 
 def _recognizer_id(result: Any) -> str | None:
     return result.recognition_metadata.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY)
-
-
-_WORKER: dict[str, Any] = {}
-
-
-def _start_worker(model_name: str | None) -> None:
-    from threadpoolctl import threadpool_limits
-
-    from strongroom.records import pii
-
-    threadpool_limits(1)  # one core per worker: BLAS threads would fight the other workers
-    analyzer = NoteAnalyzer(pii.analyzer(model_name))
-    for _ in analyzer.analyze([WARM_UP_TEXT], score_threshold=1.0):
-        pass
-    _WORKER["analyzer"] = analyzer
-
-
-def _analyze_block(block: tuple[list[str], float]) -> list[list[Finding]]:
-    texts, score_threshold = block
-    analyzer: NoteAnalyzer = _WORKER["analyzer"]
-    return [
-        [(r.entity_type, r.start, r.end, r.score) for r in results]
-        for results in analyzer.analyze(texts, score_threshold=score_threshold)
-    ]
-
-
-def _ready_pid(busy: float) -> int:
-    """Analyse the warm-up note for `busy` seconds (long enough for the other workers to take the
-    other tasks; a core that sat idle runs slowly at first), then say which worker this is."""
-    import os
-    import time
-
-    analyzer: NoteAnalyzer = _WORKER["analyzer"]
-    end = time.perf_counter() + busy
-    while time.perf_counter() < end:
-        for _ in analyzer.analyze([WARM_UP_TEXT], score_threshold=1.0):
-            pass
-    return os.getpid()
-
-
-class AnalyzerPool:
-    """``NoteAnalyzer`` in worker processes (each loads the model once), results in order.
-
-    Workers are spawned, not forked (no copy of a parent holding threads). A worker that cannot
-    start (no model) or dies breaks the pool: the error reaches the caller instead of a hang.
-    """
-
-    def __init__(self, processes: int, *, model_name: str | None = None) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        self._executor = ProcessPoolExecutor(
-            processes,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(model_name,),
-        )
-        self.processes = processes
-
-    def analyze(
-        self, texts: Sequence[str], *, score_threshold: float, block: int = 4 * BATCH_SIZE
-    ) -> Iterator[list[Finding]]:
-        blocks = [
-            (list(texts[i : i + block]), score_threshold) for i in range(0, len(texts), block)
-        ]
-        for found in self._executor.map(_analyze_block, blocks):
-            yield from found
-
-    def warm_up(self, *, timeout: float = 300.0) -> None:
-        """Wait until every worker has loaded its model and is running (for timing the analysis
-        alone: after a pause, the first fraction of a second on an idle core is slow)."""
-        import time
-
-        ready: set[int] = set()
-        deadline = time.monotonic() + timeout
-        while len(ready) < self.processes:  # a worker runs a task only once it has started
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(ready)} of {self.processes} workers started")
-            ready.update(self._executor.map(_ready_pid, [0.2] * self.processes))
-
-    def close(self, *, failed: bool = False) -> None:
-        """Wait for the workers to finish; after a failure, drop the blocks not yet started."""
-        self._executor.shutdown(wait=True, cancel_futures=failed)
-
-    def __enter__(self) -> AnalyzerPool:
-        return self
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        self.close(failed=exc_type is not None)

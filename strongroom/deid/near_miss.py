@@ -1,6 +1,6 @@
 """A record's own identifiers, misspelt: "Jonh Smiht" for John Smith, one digit off an MRN.
 
-The exact pass (``pii.scrub_known_values``) finds a record's values however they are spaced or
+The exact pass (``record_values.scrub_known_values``) finds a record's values however they are spaced or
 punctuated; people also mistype them. A word is taken for a misspelling of a known name word when
 it is within one edit (two from eight letters on; a swap of neighbours is one edit) and is written
 like a name (capitalised or upper case: lower-case words one letter from a surname are mostly

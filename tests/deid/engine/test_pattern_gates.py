@@ -9,16 +9,16 @@ import pytest
 import regex
 from presidio_analyzer import PatternRecognizer
 
-from strongroom.records import pii
-from strongroom.records.pattern_gates import gate
-from tests.records.deid_texts import comparison_texts
+from strongroom.deid.engine import setup
+from strongroom.deid.engine.pattern_gates import gate
+from tests.deid.deid_texts import comparison_texts
 
 _ALPHABET = "0123456789 aAbBcCeEmMnNoOrRtTvVxX.-/:@#()+'\"\n,;*"
 _WORDS = ["MRN", "acct", "CVV", "exp", "NPI", "zip", "age", "y/o", "www.", ".com", "http://", "IL "]
 
 
 def _pattern_recognizers() -> list[PatternRecognizer]:
-    recognizers = pii.analyzer().registry.get_recognizers(language="en", all_fields=True)
+    recognizers = setup.analyzer_engine().registry.get_recognizers(language="en", all_fields=True)
     return [r for r in recognizers if isinstance(r, PatternRecognizer)]
 
 

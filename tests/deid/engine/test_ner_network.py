@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from strongroom.records import ner_network
-from strongroom.records.ner_network import TokenVectors, UnsupportedNetwork
-from strongroom.records.pii import DEFAULT_SPACY_MODEL
-from tests.records.deid_texts import comparison_texts
+from strongroom.deid.engine import ner_network
+from strongroom.deid.engine.ner_network import TokenVectors, UnsupportedNetwork
+from strongroom.deid.engine.setup import DEFAULT_SPACY_MODEL
+from tests.deid.deid_texts import comparison_texts
 
 spacy = pytest.importorskip("spacy")
 np = pytest.importorskip("numpy")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-from strongroom.records.phone import CachedPhoneRecognizer
-from tests.records.deid_texts import comparison_texts
+from strongroom.deid.engine.phone import CachedPhoneRecognizer
+from tests.deid.deid_texts import comparison_texts
 
 TRICKY = [
     "call 212-555-0100 now",
@@ -54,7 +54,7 @@ def test_replacing_keeps_the_configuration() -> None:
 def test_the_try_budget_is_spent_as_libphonenumber_spends_it(max_tries: int) -> None:
     from phonenumbers import PhoneNumberMatcher
 
-    from strongroom.records.phone import _CachingMatcher, _TextScan
+    from strongroom.deid.engine.phone import _CachingMatcher, _TextScan
 
     texts = [*TRICKY, "1-800-555-0123 x12 (2021) 555 0100 / 030 1234 5678 22 33 44"]
     for text in texts:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from strongroom.records.deidentify import DEIDENTIFIED_FILE, load_key
+from strongroom.deid.deidentify import DEIDENTIFIED_FILE, load_key
 from strongroom.run_record.reports import DeidReport
 
 

@@ -18,7 +18,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
 from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS
 
-from strongroom.records.pattern_gates import gate
+from strongroom.deid.engine.pattern_gates import gate
 
 logger = logging.getLogger("presidio-analyzer")  # where Presidio reports a regex timeout
 

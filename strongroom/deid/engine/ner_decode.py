@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from thinc.api import NumpyOps
 
-from strongroom.records.ner_network import TokenVectors, UnsupportedNetwork
+from strongroom.deid.engine.ner_network import TokenVectors, UnsupportedNetwork
 
 _BEGIN, _IN, _LAST, _UNIT, _OUT = range(5)
 _MOVE_CODES = {"B": _BEGIN, "I": _IN, "L": _LAST, "U": _UNIT}

@@ -7,9 +7,9 @@ import logging
 import pytest
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from strongroom.records import pii
-from strongroom.records.pattern_runner import PatternRunner
-from tests.records.deid_texts import comparison_texts
+from strongroom.deid.engine import setup
+from strongroom.deid.engine.pattern_runner import PatternRunner
+from tests.deid.deid_texts import comparison_texts
 
 # Matches that are empty, validated, invalidated or duplicated, next to the comparison texts
 EXTRA = [
@@ -27,11 +27,11 @@ def _key(results) -> list[tuple[str, int, int, float, str | None]]:  # type: ign
 
 
 def _recognizers() -> list[object]:
-    return pii.analyzer().registry.get_recognizers(language="en", all_fields=True)
+    return setup.analyzer_engine().registry.get_recognizers(language="en", all_fields=True)
 
 
 def test_same_results_as_presidio() -> None:
-    entities = pii.analyzer().get_supported_entities(language="en")
+    entities = setup.analyzer_engine().get_supported_entities(language="en")
     texts = list(comparison_texts()) + EXTRA
     runners, found = 0, 0
     for recognizer in _recognizers():
@@ -65,7 +65,7 @@ def test_an_empty_match_is_skipped_and_a_deny_list_works() -> None:
 
 
 def test_a_timeout_is_logged_and_skips_the_pattern(monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
-    import strongroom.records.pattern_runner as module
+    import strongroom.deid.engine.pattern_runner as module
 
     recognizer = PatternRecognizer(
         supported_entity="SLOW",
