@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
@@ -9,7 +10,17 @@ from strongroom.deid.clinical import drop_clinical_content
 from strongroom.deid.engine import DEFAULT_ENGINE, Engine, Finding, find_entities
 
 SCORE_THRESHOLD = 0.3  # low on purpose: a missed identifier costs more than a redacted word
+# A literal backslash-n (two characters, as exported notes and JSON dumps carry) glues the words
+# on both sides into one token. The engines read it as a space and a line break, two characters
+# for two, so every finding's offsets hold in the text as written.
+_ESCAPED_BREAKS = re.compile(r"\\([ntr])")
+_BREAK_OF = {"n": "\n", "t": "\t", "r": "\r"}
 PROGRESS_FROM = 20_000  # notes: below this redaction takes seconds, no progress bar
+
+
+def with_escapes_as_breaks(text: str) -> str:
+    """`text` with each literal backslash-n, -t, -r as a space and that break (same length)."""
+    return _ESCAPED_BREAKS.sub(lambda m: " " + _BREAK_OF[m.group(1)], text)
 
 
 def detect(
@@ -17,10 +28,11 @@ def detect(
 ) -> Iterator[list[Finding]]:
     """The findings the pipeline redacts: the engine's at ``SCORE_THRESHOLD``, less clinical
     content that generic recognizers take for identifiers (``clinical.py``)."""
+    readable = [with_escapes_as_breaks(t) for t in texts]
     found = find_entities(
-        texts, score_threshold=SCORE_THRESHOLD, engine=engine, processes=processes
+        readable, score_threshold=SCORE_THRESHOLD, engine=engine, processes=processes
     )
-    for text, findings in zip(texts, found, strict=True):
+    for text, findings in zip(readable, found, strict=True):
         yield drop_clinical_content(text, findings)
 
 
