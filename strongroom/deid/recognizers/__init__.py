@@ -33,9 +33,12 @@ from strongroom.deid.recognizers.card_number import CardNumberRecognizer
 from strongroom.deid.recognizers.dashed_ssn import DashedSsnRecognizer
 from strongroom.deid.recognizers.health_plan import HealthPlanBeneficiaryNumberRecognizer
 from strongroom.deid.recognizers.iban import IbanGroupedRecognizer
+from strongroom.deid.recognizers.international_address import InternationalAddressRecognizer
 from strongroom.deid.recognizers.medical_record_number import MedicalRecordNumberRecognizer
 from strongroom.deid.recognizers.npi import NpiRecognizer
+from strongroom.deid.recognizers.phone_context import ContextPhoneRecognizer
 from strongroom.deid.recognizers.phone_shapes import PhoneNumberRecognizer
+from strongroom.deid.recognizers.prompted_name import PromptedNameRecognizer
 from strongroom.deid.recognizers.street_address import StreetAddressRecognizer
 from strongroom.deid.recognizers.us_zip_code import UsZipCodeRecognizer
 
@@ -54,6 +57,7 @@ ENTITIES: dict[str, str] = {
     "IBAN_CODE": "IBAN, compact or in groups of four, mod-97 checked",
     "PHONE_NUMBER": "US / UK phone number shapes, assigned or not, with extensions",
     "US_SSN": "US social security number written with dashes (Presidio scores it too low)",
+    "PERSON": "A name after a prompt (name:, last name?, regards,) or alone on a first/last line",
 }
 
 _RECOGNIZERS: tuple[type[DeclaredRecognizer], ...] = (
@@ -70,11 +74,14 @@ _RECOGNIZERS: tuple[type[DeclaredRecognizer], ...] = (
     IbanGroupedRecognizer,
     PhoneNumberRecognizer,
     DashedSsnRecognizer,
+    InternationalAddressRecognizer,
+    ContextPhoneRecognizer,
+    PromptedNameRecognizer,
 )
 
 
 def custom_recognizers() -> list[EntityRecognizer]:
-    """New instances of strongroom's recognizers, one per entity in ``ENTITIES``.
+    """New instances of strongroom's recognizers (each entity of ``ENTITIES`` has one or more).
 
     Add them to an ``AnalyzerEngine``'s registry (``registry.add_recognizer``) next to the
     predefined ones; each call builds fresh objects, so engines never share regex state.

@@ -50,5 +50,11 @@ class StreetAddressRecognizer(DeclaredRecognizer):
             rf"(?:,?\s+{_UNIT}\b)?",  # ", Apt 4" / " Suite 200"
             0.7,
         ),
+        # A unit line on its own ("Apt. 914", "Suite 593"): part of an address wherever it is.
+        (
+            "unit_line",
+            r"(?=[AFSU])\b(?:Apt|APT|Apartment|Suite|SUITE|Ste|Unit|Flat)\.?\s*\#?\s*[0-9]{1,5}[A-Z]?\b",
+            0.5,
+        ),
     )
     CONTEXT = ("address", "live", "reside", "home", "street", "addr")
