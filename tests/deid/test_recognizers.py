@@ -135,6 +135,27 @@ CASES: list[tuple[str, str, str | None]] = [
     ("PHONE_NUMBER", "phone 12 then", None),  # too few digits
     ("CREDIT_CARD", "limit on my card # 578487089844 please", "578487089844"),
     ("CREDIT_CARD", "limit on my card # 578487089845 please", None),  # fails Luhn
+    ("MEDICAL_RECORD_NUMBER", "see chartMRN04857211 today", "04857211"),
+    ("EMAIL_ADDRESS", "write to jane.doe@hospital.example today", "jane.doe@hospital.example"),
+    ("EMAIL_ADDRESS", "bob@mail.corp; thanks", "bob@mail.corp"),
+    ("EMAIL_ADDRESS", "o'neil+ward@x.internal", "o'neil+ward@x.internal"),
+    ("EMAIL_ADDRESS", "meet @ 5 at the desk", None),
+    ("EMAIL_ADDRESS", "ratio a@b is undefined", None),  # no dotted host
+    ("URL", "see https://portal.example/records?id=5.", "https://portal.example/records?id=5"),
+    ("URL", "at www.clinic.internal/x, then", "www.clinic.internal/x"),
+    ("URL", "ftp://files.local/a.pdf", "ftp://files.local/a.pdf"),
+    ("URL", "the www was down", None),
+    ("URL", "e.g. in the notes", None),
+    ("VEHICLE_IDENTIFIER", "VIN 1HGCM82633A004352 on file", "1HGCM82633A004352"),
+    ("VEHICLE_IDENTIFIER", "car 1M8GDM9AXKP042788 towed", "1M8GDM9AXKP042788"),
+    ("VEHICLE_IDENTIFIER", "licence plate: KA 05 AB 1234 seen", "KA 05 AB 1234"),
+    ("VEHICLE_IDENTIFIER", "VIN 1HGCM82633A004353 on file", None),  # check digit wrong
+    ("VEHICLE_IDENTIFIER", "plate of pasta, 2 servings", None),
+    ("DEVICE_IDENTIFIER", "pacemaker serial no. PM4471-22931", "PM4471-22931"),
+    ("DEVICE_IDENTIFIER", "S/N: 4X7-22931-B replaced", "4X7-22931-B"),
+    ("DEVICE_IDENTIFIER", "IMEI 356938035643809", "356938035643809"),
+    ("DEVICE_IDENTIFIER", "serial dilutions were done", None),
+    ("DEVICE_IDENTIFIER", "SN stable overnight", None),  # no digit
 ]
 
 

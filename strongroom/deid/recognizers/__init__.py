@@ -31,6 +31,8 @@ from strongroom.deid.recognizers.card_cvv import CardCvvRecognizer
 from strongroom.deid.recognizers.card_expiry import CardExpiryRecognizer
 from strongroom.deid.recognizers.card_number import CardNumberRecognizer
 from strongroom.deid.recognizers.dashed_ssn import DashedSsnRecognizer
+from strongroom.deid.recognizers.device_serial import DeviceSerialRecognizer
+from strongroom.deid.recognizers.email_shape import EmailShapeRecognizer
 from strongroom.deid.recognizers.health_plan import HealthPlanBeneficiaryNumberRecognizer
 from strongroom.deid.recognizers.iban import IbanGroupedRecognizer
 from strongroom.deid.recognizers.international_address import InternationalAddressRecognizer
@@ -40,7 +42,9 @@ from strongroom.deid.recognizers.phone_context import ContextPhoneRecognizer
 from strongroom.deid.recognizers.phone_shapes import PhoneNumberRecognizer
 from strongroom.deid.recognizers.prompted_name import PromptedNameRecognizer
 from strongroom.deid.recognizers.street_address import StreetAddressRecognizer
+from strongroom.deid.recognizers.url_shape import UrlShapeRecognizer
 from strongroom.deid.recognizers.us_zip_code import UsZipCodeRecognizer
+from strongroom.deid.recognizers.vehicle import VehicleIdentifierRecognizer
 
 ENTITIES: dict[str, str] = {
     "MEDICAL_RECORD_NUMBER": "Hospital medical record number (MRN), 6-10 digits",
@@ -58,6 +62,10 @@ ENTITIES: dict[str, str] = {
     "PHONE_NUMBER": "US / UK phone number shapes, assigned or not, with extensions",
     "US_SSN": "US social security number written with dashes (Presidio scores it too low)",
     "PERSON": "A name after a prompt (name:, last name?, regards,) or alone on a first/last line",
+    "EMAIL_ADDRESS": "E-mail address by its shape, whatever the top-level domain",
+    "URL": "Web address with a scheme or www., up to the next space",
+    "VEHICLE_IDENTIFIER": "VIN (17 characters, check digit) or a licence plate after its word",
+    "DEVICE_IDENTIFIER": "Device serial number, IMEI, UDI or MAC address after its word",
 }
 
 _RECOGNIZERS: tuple[type[DeclaredRecognizer], ...] = (
@@ -77,6 +85,10 @@ _RECOGNIZERS: tuple[type[DeclaredRecognizer], ...] = (
     InternationalAddressRecognizer,
     ContextPhoneRecognizer,
     PromptedNameRecognizer,
+    EmailShapeRecognizer,
+    UrlShapeRecognizer,
+    VehicleIdentifierRecognizer,
+    DeviceSerialRecognizer,
 )
 
 

@@ -19,7 +19,7 @@ _BEFORE = (
     r"\s*(?:is\s+)?[:#.=-]?\s*"
 )
 _SHAPE = r"\+?\(?[0-9]{1,4}\)?(?:[ .\-/]{0,2}\(?[0-9]{1,5}\)?){1,5}"
-_AFTER = r"(?=\s*[-,(]?\s*(?:office|fax|mobile|cell|home|work|desk|phone)\b)"
+_AFTER = r"(?=\s*[-,(]?\s*(?:office|fax|mobile|cell|home|desk)\b)"
 
 
 class ContextPhoneRecognizer(DeclaredRecognizer):

@@ -27,7 +27,7 @@ class PromptedNameRecognizer(DeclaredRecognizer):
     FLAGS = CASED_FLAGS
     PATTERNS = (
         ("name_after_prompt", rf"(?=[A-ZÀ-ÞĀ-ſ])(?<={_PROMPT}){_NAME}", 0.6),
-        ("first_line", rf"(?<=\A[\s}}]*){_LINE_NAME}(?=[ \t]*\r?\n)", 0.4),
-        ("last_line", rf"(?<=\n[ \t}}]*){_LINE_NAME}(?=[ \t]*\Z)", 0.4),
+        ("first_line", rf"(?=[A-ZÀ-ÖØ-ÞĀ-ſ])(?<=\A[\s}}]*){_LINE_NAME}(?=[ \t]*\r?\n)", 0.4),
+        ("last_line", rf"(?=[A-ZÀ-ÖØ-ÞĀ-ſ])(?<=\n[ \t}}]*){_LINE_NAME}(?=[ \t]*\Z)", 0.4),
     )
     CONTEXT = ()
