@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
+from strongroom.deid.address_lines import extend_addresses
 from strongroom.deid.clinical import drop_clinical_content
 from strongroom.deid.engine import DEFAULT_ENGINE, Engine, Finding, find_entities
 
@@ -27,13 +28,14 @@ def detect(
     texts: list[str], *, engine: Engine = DEFAULT_ENGINE, processes: int = 1
 ) -> Iterator[list[Finding]]:
     """The findings the pipeline redacts: the engine's at ``SCORE_THRESHOLD``, less clinical
-    content that generic recognizers take for identifiers (``clinical.py``)."""
+    content that generic recognizers take for identifiers (``clinical.py``), street addresses
+    extended over their town, country and postcode parts (``address_lines.py``)."""
     readable = [with_escapes_as_breaks(t) for t in texts]
     found = find_entities(
         readable, score_threshold=SCORE_THRESHOLD, engine=engine, processes=processes
     )
     for text, findings in zip(readable, found, strict=True):
-        yield drop_clinical_content(text, findings)
+        yield extend_addresses(text, drop_clinical_content(text, findings))
 
 
 def redact_texts(

@@ -127,6 +127,11 @@ CASES: list[tuple[str, str, str | None]] = [
     ("STREET_ADDRESS", "office at Via Nizza 41, Torino", "Via Nizza 41"),
     ("STREET_ADDRESS", "lives at ul. Bruzdowa 124", "ul. Bruzdowa 124"),
     ("STREET_ADDRESS", "she moved, Apt. 914 now", "Apt. 914"),
+    ("STREET_ADDRESS", "at 161 Welser Strasse 93 in Wels", "161 Welser Strasse 93"),
+    ("STREET_ADDRESS", "mail to PSC 1948, Box 5200 please", "PSC 1948, Box 5200"),
+    ("STREET_ADDRESS", "mail to APO AE 51156 please", "APO AE 51156"),
+    ("STREET_ADDRESS", "send to P.O. Box 46 today", "P.O. Box 46"),
+    ("STREET_ADDRESS", "the box 46 was empty", None),
     ("STREET_ADDRESS", "the route 66 bus was late", None),
     ("STREET_ADDRESS", "via email 24 times", None),  # lower-case, no name
     ("PHONE_NUMBER", "Phone: 79 749 74 51", "79 749 74 51"),
