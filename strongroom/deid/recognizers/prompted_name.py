@@ -3,7 +3,8 @@
 "What's your last name? Holt", "Name: Bartłomiej Sokołowski", "Regards, Ann", "Directed by Frej
 Lind", "Dear Mr Okafor": one to four capitalised words (initials allowed) right after a word that
 asks for or introduces a name. And a message's first or last line when it is nothing but two to
-four capitalised words, as signature blocks start and end ("Angel N Martin").
+four capitalised words, as signature blocks start and end ("Angel N Martin"); and a nickname in
+quotes between two capitalised words (Robert "Bobby" Smith).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ class PromptedNameRecognizer(DeclaredRecognizer):
     PATTERNS = (
         ("name_after_prompt", rf"(?=[A-ZÀ-ÞĀ-ſ])(?<={_PROMPT}){_NAME}", 0.6),
         ("first_line", rf"(?=[A-ZÀ-ÖØ-ÞĀ-ſ])(?<=\A[\s}}]*){_LINE_NAME}(?=[ \t]*\r?\n)", 0.4),
+        # a nickname in quotes between two capitalised words: Robert "Bobby" Smith
+        (
+            "quoted_nickname",
+            rf"(?<=\b{_NAME_WORD}[ \t]+)[\"“‘'](?={_LETTER}){_NAME_WORD}[\"”’'](?=[ \t]+{_LETTER})",
+            0.6,
+        ),
         ("last_line", rf"(?=[A-ZÀ-ÖØ-ÞĀ-ſ])(?<=\n[ \t}}]*){_LINE_NAME}(?=[ \t]*\Z)", 0.4),
     )
     CONTEXT = ()

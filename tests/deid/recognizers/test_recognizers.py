@@ -121,6 +121,7 @@ CASES: list[tuple[str, str, str | None]] = [
     ("PERSON", "What's your last name? Holst", "Holst"),
     ("PERSON", "Name: Bartłomiej Sokołowski", "Bartłomiej Sokołowski"),
     ("PERSON", "Thanks for the help.\nRegards,\nAnn N Okafor", "Ann N Okafor"),
+    ("PERSON", 'Robert "Bobby" Smith called', '"Bobby"'),
     ("PERSON", "name: metformin 500 mg", None),  # not capitalised
     ("PERSON", "The plan is simple\nfollow up in two weeks", None),  # lower-case line
     ("STREET_ADDRESS", "return it to 096 Langwiesstrasse 90 in Widnau", "096 Langwiesstrasse 90"),
