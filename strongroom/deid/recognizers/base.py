@@ -11,6 +11,7 @@ from presidio_analyzer import Pattern, PatternRecognizer
 # drop IGNORECASE and opt back in per group with (?i:...).
 PRESIDIO_FLAGS = re.DOTALL | re.MULTILINE | re.IGNORECASE
 CASED_FLAGS = re.DOTALL | re.MULTILINE
+UPPER_LETTER = r"[A-ZÀ-ÖØ-ÞĀ-ſ]"  # an upper-case letter, Latin with diacritics (for names)
 
 NUM_SUFFIX = r"(?:\s*(?:number|num|no\.?|\#))?\s*(?:[:#=-]|is)?\s*"  # "number: ", "no. ", "# "
 # Bare digit patterns are bounded by (?<!\w)/(?!\w), not [0-9], so the digit tail of an IBAN or

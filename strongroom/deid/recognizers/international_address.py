@@ -11,7 +11,9 @@ with them, so prose ("the route 66 bus") does not match.
 
 from __future__ import annotations
 
-from strongroom.deid.recognizers.base import CASED_FLAGS, DeclaredRecognizer
+from strongroom.deid.recognizers.base import CASED_FLAGS, UPPER_LETTER, DeclaredRecognizer
+
+_LETTER = UPPER_LETTER
 
 # street types written as the end of the street's name (German, Nordic, Dutch, Finnish, Polish ...)
 _GLUED = (
@@ -28,7 +30,6 @@ _BEFORE = (
     "Praça", "Estrada", "ul.", "al.", "Aleja", "Plac", "Osiedle", "Bulevardul", "Calea",
     "Strada", "Odos", "Leoforos",
 )  # fmt: skip
-_LETTER = r"[A-ZÀ-ÖØ-ÞĀ-ſ]"  # an upper-case letter, Latin with diacritics
 _WORD = rf"{_LETTER}[\w'’.-]*"
 _PARTICLE = r"(?:d[aeiou]s?|de|del|della|di|la|le|les|du|des|van|von|der|den|al|el|ibn)"
 _NUMBER = r"[0-9]{1,5}[A-Za-z]?\b\.?"

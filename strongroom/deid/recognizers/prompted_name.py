@@ -9,9 +9,10 @@ quotes between two capitalised words (Robert "Bobby" Smith).
 
 from __future__ import annotations
 
-from strongroom.deid.recognizers.base import CASED_FLAGS, DeclaredRecognizer
+from strongroom.deid.recognizers.base import CASED_FLAGS, UPPER_LETTER, DeclaredRecognizer
 
-_LETTER = r"[A-ZÀ-ÖØ-ÞĀ-ſ]"
+_LETTER = UPPER_LETTER
+
 _NAME_WORD = rf"{_LETTER}[\w'’-]*[\w]"
 _INITIAL = rf"{_LETTER}\.?"
 _PROMPT = (
