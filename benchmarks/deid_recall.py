@@ -13,7 +13,7 @@ Two measurements, both on text whose labels come from a generator, never from ou
    circulation written bare or grouped (4-4-4-4, Amex 4-6-5, Diners 4-6-4), IBANs compact or in
    groups of four, SSNs with dashes, spaces or none, MRNs and account numbers after their keyword
    written in several ways ("MRN", "med rec #", "medical record number", "acct no.", "a/c").
-   Each sentence goes through ``pii.find_entities`` (the pipeline's analyzer, at ``SCORE_THRESHOLD``).
+   Each sentence goes through ``redact.detect`` (the pipeline's analyzer, at ``SCORE_THRESHOLD``).
    * recall: a labelled span counts as found when every letter and digit of it lies inside some
      finding, of any entity type (what matters for privacy is that the characters are redacted);
    * typed recall: found, and a finding of the span's own type overlaps it;
@@ -25,7 +25,7 @@ Two measurements, both on text whose labels come from a generator, never from ou
    person. The labels are that record's name column: its whole-word, case-insensitive occurrences
    in the text (the full name, then its single words outside full-name matches). The text goes
    through the pipeline's two passes, ``scrub_known_values`` with ``deidentify._known_values``
-   and then ``pii.redact_texts``; recall is the share of occurrences gone afterwards (counted
+   and then ``redact.redact_texts``; recall is the share of occurrences gone afterwards (counted
    before and after, per record, whatever their position). The same occurrences are measured
    after Presidio alone, and the names of the relatives and doctors that the hospital notes
    mention (not in the record, so only Presidio can find them), after both passes, as well.
@@ -52,15 +52,26 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pandas as pd
+from deid_corpora import (
+    PATTERNED,
+    Coverage,
+    Labelled,
+    clinical_sentences,
+    coverage,
+    independent_sentences,
+    side_by_side,
+)
 from faker import Faker
 
-from strongroom.records import pii
+from strongroom.deid import redact
+from strongroom.deid.deidentify import _known_values, scrub_record_values
+from strongroom.deid.engine import find_entities, setup
+from strongroom.demo.bank import generate_transactions
+from strongroom.demo.hospital import generate_encounters
 from strongroom.records.contract import Contract, load_contract
-from strongroom.records.deidentify import _known_values, scrub_record_values
-from strongroom.records.demo import generate_encounters
-from strongroom.records.demo_bank import generate_transactions
 
 TARGETS: dict[str, float] = {
     "US_SSN": 0.99,
@@ -312,7 +323,7 @@ def analyze(texts: Sequence[str]) -> list[list[Finding]]:
     """Presidio findings at the redaction threshold, as the pipeline's redact_texts gets them."""
     return [
         [Finding(start, end, entity) for entity, start, end, _ in found]
-        for found in pii.find_entities(list(texts))
+        for found in redact.detect(list(texts))
     ]
 
 
@@ -532,12 +543,12 @@ def measure_names(cases: Sequence[NameCase]) -> dict[str, NameTally]:
     texts = [c.text for c in cases]
     scrubbed = [scrub_record_values(c.text, c.known)[0] for c in cases]
     progress(f"redacting {len(cases)} demo texts twice (record-aware + Presidio, Presidio only)")
-    both, _ = pii.redact_texts(scrubbed)
-    alone, _ = pii.redact_texts(texts)
+    both, _ = redact.redact_texts(scrubbed)
+    alone, _ = redact.redact_texts(texts)
     tallies: dict[str, NameTally] = defaultdict(NameTally)
     misspelt = [misspell(c) for c in cases]
     progress(f"redacting {len(cases)} demo texts with the name misspelt")
-    after_typos, _ = pii.redact_texts(
+    after_typos, _ = redact.redact_texts(
         [scrub_record_values(t, c.known)[0] for c, (t, _) in zip(cases, misspelt, strict=True)]
     )
     for (text, name), after in zip(misspelt, after_typos, strict=True):
@@ -550,6 +561,64 @@ def measure_names(cases: Sequence[NameCase]) -> dict[str, NameTally]:
         for other in other_people(case.text):
             tallies["other_people"].add(other, case.text, after_both)
     return dict(tallies)
+
+
+# --- corpora the project did not write, and clinical content -------------------------------------
+
+
+def stock_presidio() -> Any:
+    """Presidio as shipped: its predefined recognizers only, on the pipeline's spaCy model."""
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    nlp_engine = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": setup.DEFAULT_SPACY_MODEL}],
+        }
+    ).create_engine()
+    registry = RecognizerRegistry()
+    registry.load_predefined_recognizers(nlp_engine=nlp_engine)
+    return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"])
+
+
+def found_by_strongroom(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
+    return [[(e, s, t) for e, s, t, _ in f] for f in redact.detect(list(texts))]
+
+
+def found_by_engine_alone(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
+    """The engine's findings before the clinical-content filter (the "before" of that filter)."""
+    found = find_entities(list(texts), score_threshold=redact.SCORE_THRESHOLD)
+    return [[(e, s, t) for e, s, t, _ in f] for f in found]
+
+
+def found_by_stock(texts: Sequence[str], engine: Any) -> list[list[tuple[str, int, int]]]:
+    """Stock ``analyze`` at the pipeline's threshold (its default, 0, would also count findings
+    scored 0.01-0.05 that nobody redacts)."""
+    return [
+        [
+            (r.entity_type, r.start, r.end)
+            for r in engine.analyze(t, language="en", score_threshold=redact.SCORE_THRESHOLD)
+        ]
+        for t in texts
+    ]
+
+
+def as_labelled(sentences: Sequence[Sentence]) -> list[Labelled]:
+    return [Labelled(s.text, tuple((p.start, p.end, p.label) for p in s.spans)) for s in sentences]
+
+
+def corpus_pairs(prefix: str, ours: Coverage, stock: Coverage) -> dict[str, str]:
+    out = {}
+    for who, score in (("", ours), ("stock_", stock)):
+        pooled = [t for t in PATTERNED if score.labelled.get(t)]
+        out[f"{prefix}_{who}recall_patterned"] = _fmt(score.recall(pooled))
+        for label in ("PERSON", "STREET_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "ZIP_CODE"):
+            if score.labelled.get(label):
+                out[f"{prefix}_{who}recall_{label}"] = _fmt(score.recall([label]))
+                out[f"{prefix}_{who}partial_{label}"] = _fmt(score.partial([label]))
+        out[f"{prefix}_{who}over_redaction"] = _fmt(score.over_redaction)
+    return out
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -626,6 +695,7 @@ def pairs(
     shapes: dict[tuple[str, str], TypeScore],
     tallies: dict[str, NameTally],
     n: int,
+    extra: dict[str, str],
 ) -> str:
     out = {"sentences": str(n)}
     for t, s in sorted(scores.items()):
@@ -642,6 +712,7 @@ def pairs(
     for t, s in sorted(scores.items()):
         if s.detections:
             out[f"precision_{t}"] = _fmt(_ratio(s.correct, s.detections))
+    out.update(extra)
     return " ".join(f"{k}={v}" for k, v in out.items())
 
 
@@ -650,11 +721,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=1000, help="generic labelled sentences")
     parser.add_argument("--records", type=int, default=500, help="demo records per source")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--independent", type=int, default=3000, help="presidio-evaluator sentences (0: skip)"
+    )
+    parser.add_argument("--clinical", type=int, default=300, help="clinical-content notes")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
     progress("loading Presidio and the spaCy model")
-    pii.analyzer()
+    setup.analyzer_engine()
     sentences = generate_sentences(args.sentences, args.seed)
     progress(f"analysing {len(sentences)} labelled sentences")
     found = analyze([s.text for s in sentences])
@@ -663,21 +738,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases = hospital_cases(args.records, args.seed, load_contract("hospital_encounters"))
     cases += bank_cases(args.records, args.seed, load_contract("bank_transactions"))
     tallies = measure_names(cases)
+    stock = stock_presidio()
+    extra: dict[str, str] = {}
+    corpus_lines: list[str] = []
+    own = as_labelled(sentences)
+    progress(f"stock Presidio on the {len(own)} generated sentences")
+    own_stock = coverage(own, found_by_stock([s.text for s in own], stock))
+    own_ours = coverage(own, [[(f.entity, f.start, f.end) for f in fs] for fs in found])
+    corpus_lines += side_by_side(
+        "generated sentences (ours, above), beside stock Presidio:", own_ours, own_stock
+    )
+    extra |= corpus_pairs("own", own_ours, own_stock)
+    if args.independent:
+        progress(f"presidio-evaluator: {args.independent} sentences, strongroom and stock")
+        indep = independent_sentences(args.independent, args.seed)
+        texts = [s.text for s in indep]
+        ours, theirs = (
+            coverage(indep, found_by_strongroom(texts)),
+            coverage(indep, found_by_stock(texts, stock)),
+        )
+        title = f"independent corpus: presidio-evaluator 0.3.2 generator, {len(indep)} sentences, seed {args.seed}"
+        corpus_lines += side_by_side(title, ours, theirs)
+        corpus_lines += [
+            f"  misses {t}: {m!r}" for t, ms in sorted(ours.misses.items()) for m in ms[:3]
+        ]
+        extra |= corpus_pairs("indep", ours, theirs)
+    if args.clinical:
+        progress(f"{args.clinical} clinical-content notes, before and after the clinical filter")
+        clinical = clinical_sentences(args.clinical, args.seed)
+        texts = [s.text for s in clinical]
+        after = coverage(clinical, found_by_strongroom(texts))
+        before = coverage(clinical, found_by_engine_alone(texts))
+        title = "clinical content: precision per type after (left) and before the clinical filter"
+        corpus_lines += side_by_side(title, after, before, other="before")
+        for entity in sorted(before.detections):
+            extra[f"clinical_precision_{entity}"] = _fmt(after.precision(entity))
+            extra[f"clinical_precision_before_{entity}"] = _fmt(before.precision(entity))
 
     rows, failed = table(scores)
     domains = Counter(s.domain for s in sentences)
     mix = f"{domains['clinical']} clinical, {domains['banking']} banking"
     print(f"generic sentences: {len(sentences)} ({mix}), seed {args.seed}, ", end="")
-    print(f"threshold {pii.SCORE_THRESHOLD}")
+    print(f"threshold {redact.SCORE_THRESHOLD}")
     print("\n".join(rows))
     print("\n".join(breakdown_lines(shapes)))
     demo, demo_failed = name_lines(tallies)
     print("\n".join(demo))
     print("\n".join(examples(scores, tallies)))
+    print("\n".join(corpus_lines))
     failed += demo_failed
     progress(f"done in {time.perf_counter() - start:.0f} s")
     print("targets missed: " + "; ".join(failed) if failed else "all targets met")
-    print(pairs(scores, shapes, tallies, len(sentences)))
+    print(pairs(scores, shapes, tallies, len(sentences), extra))
     return 1 if failed else 0
 
 

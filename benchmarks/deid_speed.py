@@ -16,13 +16,13 @@ The same demo notes (``demo.generate_encounters``, seed 0) go through:
 The three take turns on rounds of `--round` notes (500): the reference on a round, then 2, then 3,
 then the next round. Interleaving cancels drift in machine speed, which on a shared virtual machine
 moved whole runs by a third; each run's time is the sum over its rounds, and the spread of the per-
-round speed-ups is printed. Before each of its turns the pool analyses the warm-up note for 0.2 s
-in every worker, untimed: a core left idle during the other turns runs slowly at first. Engines and
+round speed-ups is printed. Before each of its turns the pool analyses the warm-up note for about
+0.2 s in every worker, untimed: a core left idle during the other turns runs slowly at first. Engines and
 worker processes are built and warmed on one note (``WARM_UP_TEXT``: a phone number, a date, a
 name) before timing, on both sides; the caches (phone parses, lemma candidates, embeddings, spaCy's
 vocabulary) start cold. The findings of 2 and 3 are compared with the reference's, note by note, as
 (entity type, start, end, score); they can only differ where spaCy's parser (run by the reference
-only) starts a sentence inside an entity (``strongroom/records/note_analyzer.py``).
+only) starts a sentence inside an entity (``strongroom/deid/engine/note_analyzer.py``).
 Stdout: one line per run (notes/s, ms/note, speed-up), the notes whose findings differ (types and
 offsets only), and as the last line ``name=value`` pairs. Exit 1 if any finding differs or the
 speed-up of run 3 is below 10x. About a minute on two CPU cores.
@@ -39,9 +39,11 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from strongroom.records import pii
-from strongroom.records.demo import generate_encounters
-from strongroom.records.note_analyzer import WARM_UP_TEXT, AnalyzerPool, NoteAnalyzer
+from strongroom.deid.engine import setup
+from strongroom.deid.engine.note_analyzer import NoteAnalyzer
+from strongroom.deid.engine.pool import WARM_UP_TEXT, AnalyzerPool
+from strongroom.deid.redact import SCORE_THRESHOLD
+from strongroom.demo.hospital import generate_encounters
 
 TARGET = 10.0
 ROUND = 500  # notes per round: each run takes its turn on the same notes, round after round
@@ -61,21 +63,43 @@ def reference(notes: Sequence[str], engine: Any) -> list[Key]:
     return [
         key(
             (r.entity_type, r.start, r.end, r.score)
-            for r in engine.analyze(note, language="en", score_threshold=pii.SCORE_THRESHOLD)
+            for r in engine.analyze(note, language="en", score_threshold=SCORE_THRESHOLD)
         )
         for note in notes
     ]
 
 
+class CountingAnalyzer(NoteAnalyzer):
+    """``NoteAnalyzer`` that counts the notes which needed the tagger (the benchmark's report)."""
+
+    full_pipeline_notes = 0
+
+    def _needs_full_pipeline(self, *args: Any, **kwargs: Any) -> bool:
+        needs = super()._needs_full_pipeline(*args, **kwargs)
+        self.full_pipeline_notes += needs
+        return needs
+
+
+def wake_workers(pool: AnalyzerPool, *, seconds: float = 0.2) -> None:
+    """Keep every worker busy on the warm-up note for about `seconds`, untimed (a core that sat
+    idle runs slowly at first): one block per worker, sized from the one-process speed."""
+    per_block = max(1, int(seconds / 0.005))  # the warm-up note takes ~5 ms
+    list(
+        pool.analyze(
+            [WARM_UP_TEXT] * (per_block * pool.processes), score_threshold=1.0, block=per_block
+        )
+    )
+
+
 def one_process(notes: Sequence[str], analyzer: NoteAnalyzer) -> list[Key]:
     with threadpool_limits(1):  # one core: NER's matrix products would use every core
-        results = list(analyzer.analyze(notes, score_threshold=pii.SCORE_THRESHOLD))
+        results = list(analyzer.analyze(notes, score_threshold=SCORE_THRESHOLD))
     return [key((r.entity_type, r.start, r.end, r.score) for r in rs) for rs in results]
 
 
 def pooled(notes: Sequence[str], pool: AnalyzerPool) -> list[Key]:
     block = -(-len(notes) // (4 * pool.processes))  # four per worker: busy until the end
-    found = pool.analyze(notes, score_threshold=pii.SCORE_THRESHOLD, block=block)
+    found = pool.analyze(notes, score_threshold=SCORE_THRESHOLD, block=block)
     return [key(f) for f in found]
 
 
@@ -121,19 +145,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     notes = demo_notes(args.notes)
     n = len(notes)
 
-    engine = pii.analyzer(stock_phone=True)  # built outside the timing, like ours below
+    engine = setup.analyzer_engine(engine="presidio")  # built outside the timing, like ours
     engine.analyze(WARM_UP_TEXT, language="en")
-    single = NoteAnalyzer(pii.analyzer())
-    list(single.analyze([WARM_UP_TEXT], score_threshold=pii.SCORE_THRESHOLD))
+    single = CountingAnalyzer(setup.analyzer_engine(engine="fast"))
+    list(single.analyze([WARM_UP_TEXT], score_threshold=SCORE_THRESHOLD))
     with AnalyzerPool(args.processes) as pool:
-        pool.warm_up()
+        wake_workers(pool, seconds=2.0)  # the first block of each worker also loads its model
         runs: dict[str, Callable[[list[str]], list[Key]]] = {
             "reference": lambda chunk: reference(chunk, engine),
             "one": lambda chunk: one_process(chunk, single),
             "pool": lambda chunk: pooled(chunk, pool),
         }
         # the workers' cores sat idle during the other runs' turns: wake them, untimed
-        found, rounds = interleaved(notes, runs, args.round, {"pool": pool.warm_up})
+        found, rounds = interleaved(notes, runs, args.round, {"pool": lambda: wake_workers(pool)})
     t_ref, t_one, t_many = (sum(r[name] for r in rounds) for name in ("reference", "one", "pool"))
     ref, one, many = found["reference"], found["one"], found["pool"]
 

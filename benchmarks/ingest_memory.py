@@ -45,13 +45,13 @@ SCRIPT = Path(__file__).resolve()
 DOMAINS: dict[str, tuple[str, str, str, str]] = {
     "hospital": (
         "hospital_encounters",
-        "strongroom.records.demo",
+        "strongroom.demo.hospital",
         "write_demo_records",
         "patients",
     ),
     "bank": (
         "bank_transactions",
-        "strongroom.records.demo_bank",
+        "strongroom.demo.bank",
         "write_bank_records",
         "customers",
     ),

@@ -52,7 +52,7 @@ def validate_op(
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def deid_shards_op(records: dict) -> list[int]:
     """Make the pseudonymisation key once, before the fan-out; the shard numbers."""
-    from strongroom.records.shards import plan_shards
+    from strongroom.deid.shards import plan_shards
     from strongroom.run_record.params import RecordsParams
 
     params = RecordsParams.model_validate(records)
@@ -67,7 +67,7 @@ def deidentify_op(
     deidentified: Output[Dataset],
 ):
     """One shard: drop / pseudonymise / generalise identifier columns; redact free text."""
-    from strongroom.records.deidentify import HeldOutSplit
+    from strongroom.deid.deidentify import HeldOutSplit
     from strongroom.run_record.params import RecordsParams
     from strongroom.stages import deidentify_stage
 
@@ -81,6 +81,7 @@ def deidentify_op(
             deidentified.path,
             split=split,
             shard=shard,
+            engine=params.deid_engine,
             shards=params.deid_shards,
         )
     )
@@ -89,7 +90,7 @@ def deidentify_op(
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def merge_deid_op(parts: Input[list[Dataset]], deidentified: Output[Dataset]):
     """Fan-in: the shards' rows in one table, their counts added up."""
-    from strongroom.records.shards import merge_shards
+    from strongroom.deid.shards import merge_shards
 
     report = merge_shards([part.path for part in parts], deidentified.path)
     deidentified.metadata.update({"rows": report.rows, "residual": report.residual_identifiers})

@@ -9,19 +9,8 @@ import math
 import sys
 from pathlib import Path
 
+from strongroom.demo.domains import DOMAINS
 from strongroom.errors import StrongroomError
-
-# domain -> (records file, contract, policy, registered model name, what a unit is called)
-DEMO_DOMAINS = {
-    "hospital": (
-        "encounters.csv",
-        "hospital_encounters",
-        "hipaa",
-        "strongroom-hospital",
-        "patients",
-    ),
-    "bank": ("transactions.csv", "bank_transactions", "bank", "strongroom-bank", "customers"),
-}
 
 DEFAULT_CONTRACT = "hospital_encounters"  # what ingest / validate / deidentify read by default
 CONTRACT_HELP = f"built-in name or YAML path (default: {DEFAULT_CONTRACT})"
@@ -47,11 +36,9 @@ def _demo(args: argparse.Namespace) -> int:
     from strongroom.config import parse_groups
     from strongroom.console import logged_run
     from strongroom.local_run import new_run_dir, run_local, summarize
-    from strongroom.records.demo import write_demo_records
-    from strongroom.records.demo_bank import write_bank_records
     from strongroom.run_record.params import RecordsParams, ReleaseParams, RunParams
 
-    file_name, contract, policy, model_name, people = DEMO_DOMAINS[args.domain]
+    domain = DOMAINS[args.domain]
     # Checked before anything is written: every problem with the options at once.
     checked = parse_groups(
         {
@@ -68,14 +55,17 @@ def _demo(args: argparse.Namespace) -> int:
     privacy, training = checked["privacy"], checked["training"]
     _check_demo_size(args.units, privacy.batch_size)  # type: ignore[attr-defined]
     run_dir = new_run_dir(args.workdir)
-    print(f"strongroom demo: {args.units} synthetic {people}, target epsilon {args.epsilon}")
-    write = write_bank_records if args.domain == "bank" else write_demo_records
-    records = write(run_dir / "records" / file_name, args.units, seed=args.records_seed)
+    print(
+        f"strongroom demo: {args.units} synthetic {domain.unit_noun}, target epsilon {args.epsilon}"
+    )
+    records = domain.write_records(
+        run_dir / "records" / domain.records_file, args.units, seed=args.records_seed
+    )
     params = RunParams(
-        records=RecordsParams(path=str(records), contract=contract),
+        records=RecordsParams(path=str(records), contract=domain.contract),
         privacy=privacy,
         training=training,
-        release=ReleaseParams(model_name=model_name, policy=policy),
+        release=ReleaseParams(model_name=domain.model_name, policy=domain.policy),
     )
     with logged_run(run_dir, verbose=args.verbose):
         decision = run_local(params, run_dir)
@@ -256,7 +246,12 @@ def _stage(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.command == "deidentify":
         result = stages.deidentify_stage(
-            args.validated, args.contract, args.key_file, str(out), processes=args.processes
+            args.validated,
+            args.contract,
+            args.key_file,
+            str(out),
+            processes=args.processes,
+            engine=args.engine,
         )
     else:
         read = {"encoding": args.encoding, "delimiter": args.delimiter, "format": args.format}
@@ -294,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="generate records and run the whole pipeline locally")
-    demo.add_argument("--domain", choices=sorted(DEMO_DOMAINS), default="hospital")
+    demo.add_argument("--domain", choices=sorted(DOMAINS), default="hospital")
     demo.add_argument("--units", type=int, default=2000, help="people (patients, customers)")
     demo.add_argument("--epsilon", type=float, default=4.0, help="target epsilon (per person)")
     demo.add_argument("--epochs", type=float, default=3.0, help="passes over the patients")
@@ -419,6 +414,12 @@ def build_parser() -> argparse.ArgumentParser:
     deid.add_argument("--out", required=True)
     deid.add_argument(
         "--processes", type=_positive_int, default=1, help="worker processes for free text"
+    )
+    deid.add_argument(
+        "--engine",
+        choices=["fast", "presidio"],
+        default="fast",
+        help="free-text analysis: strongroom's batched engine, or stock Presidio (same findings)",
     )
     deid.set_defaults(func=_stage)
     return parser

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from strongroom.corpus import build as corpus_build
+from strongroom.deid import deidentify as deid
+from strongroom.deid.engine import Engine
 from strongroom.errors import TrainingInterrupted
 from strongroom.privacy.plan import PrivacyParams
-from strongroom.records import deidentify as deid
 from strongroom.records import ingest as ing
 from strongroom.records import validate as val
 from strongroom.records.contract import load_contract
@@ -74,6 +75,7 @@ def deidentify_stage(
     shard: int = 0,
     shards: int = 1,
     processes: int = 1,
+    engine: Engine = "fast",
 ) -> dict[str, Any]:
     # With several shards the key was made before the fan-out (shards.plan_shards).
     key = deid.load_key(key_file or None, create=shards == 1)
@@ -86,6 +88,7 @@ def deidentify_stage(
         shard=shard,
         shards=shards,
         processes=processes,
+        engine=engine,
     )
     _carry_fingerprint(ValidationReport.load(validate_dir), DeidReport.load(out_dir), out_dir)
     return {

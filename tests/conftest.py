@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from strongroom.demo.hospital import write_demo_records
 from strongroom.records.contract import Contract, load_contract
-from strongroom.records.demo import write_demo_records
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def demo_frame(demo_csv: Path) -> pd.DataFrame:
 def stage_dirs(tmp_path_factory: pytest.TempPathFactory, demo_csv: Path) -> dict[str, str]:
     """ingest -> validate -> deidentify -> corpus on the demo records, once per session."""
     from strongroom import stages
-    from strongroom.records.deidentify import HeldOutSplit
+    from strongroom.deid.deidentify import HeldOutSplit
 
     root = tmp_path_factory.mktemp("stages")
     dirs = {name: str(root / name) for name in ("ingest", "validate", "deid", "corpus")}

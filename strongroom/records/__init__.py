@@ -1,1 +1,1 @@
-"""Records: contracts, demo generation, ingest, validation and de-identification."""
+"""Records intake: contracts, readers, sources, formats, expectations, validation, ingest."""

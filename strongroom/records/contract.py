@@ -181,7 +181,7 @@ class Contract(BaseModel):
 
 def check_user_expectation(user: UserExpectation, contract: Contract) -> list[str]:
     """Problems with a user expectation: unknown, not row-level, or bad arguments."""
-    from strongroom.records.expectations import build_user_expectation
+    from strongroom.records.user_expectations import build_user_expectation
 
     try:
         build_user_expectation(user, list(contract.columns))

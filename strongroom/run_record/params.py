@@ -9,7 +9,7 @@ here (or in the group's own model) and using it, nothing else.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +33,10 @@ class RecordsParams(BaseModel):
     deid_shards: int = Field(default=1, ge=1, description="de-identification fan-out")
     max_seq_len: int = Field(default=512, ge=16, description="bytes per person's example")
     eval_fraction: float = Field(default=0.1, gt=0, lt=1, description="people held out")
+    deid_engine: Literal["fast", "presidio"] = Field(
+        default="fast",
+        description="free-text analyzer: strongroom's batched one, or stock Presidio",
+    )
     split_seed: int = Field(
         default=0, ge=0, description="seed of the held-out split (public; independent of the key)"
     )

@@ -26,7 +26,7 @@ def test_the_split_follows_the_person_and_the_seed_not_the_key(stage_dirs, tmp_p
     """Two de-identifications under different keys hold out the same people; another split
     seed holds out others; each person's rows are on one side."""
     from strongroom import stages
-    from strongroom.records.deidentify import DEIDENTIFIED_FILE, HeldOutSplit
+    from strongroom.deid.deidentify import DEIDENTIFIED_FILE, HeldOutSplit
     from strongroom.records.io import read_strings
     from strongroom.records.unit_ids import HELD_OUT_COLUMN
 

@@ -12,9 +12,9 @@ import mlflow
 import pandas as pd
 import pytest
 
+from strongroom.demo.hospital import generate_encounters
 from strongroom.errors import GateError
 from strongroom.local_run import run_local, summarize
-from strongroom.records.demo import generate_encounters
 from strongroom.release import gate_version, promote
 from strongroom.run_record.params import RunParams
 

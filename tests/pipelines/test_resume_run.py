@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from strongroom.cli import main
+from strongroom.demo.hospital import write_demo_records
 from strongroom.privacy.plan import PrivacyParams, make_plan
-from strongroom.records.demo import write_demo_records
 from strongroom.run_dir import read_state
 from strongroom.run_record.facts import Facts
 from strongroom.training.checkpoint import STATE_FILE

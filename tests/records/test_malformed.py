@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from strongroom.demo.bank import generate_transactions
 from strongroom.errors import RecordError, ValidationFailed
 from strongroom.records.contract import Contract, load_contract
-from strongroom.records.demo_bank import generate_transactions
 from strongroom.records.ingest import ingest
 from strongroom.records.readers import ReadOptions
 from strongroom.records.validate import validate

@@ -1,0 +1,74 @@
+"""``NoteAnalyzer`` in worker processes: the fast engine on several cores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from strongroom.deid.engine.findings import Finding
+from strongroom.deid.engine.note_analyzer import BATCH_SIZE, NoteAnalyzer
+from strongroom.deid.engine.setup import analyzer_engine
+
+# Analysed once by each worker before its first block: libphonenumber loads each region's
+# metadata, spaCy and the lemma tables their lazy parts, on first use.
+WARM_UP_TEXT = "Warm up: Dr. Ann Lee, MRN 1234567, seen 2020-01-02; call 212-555-0100, ann@x.org."
+
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(model_name: str | None) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # one core per worker: BLAS threads would fight the other workers
+    analyzer = NoteAnalyzer(analyzer_engine(model_name, engine="fast"))
+    for _ in analyzer.analyze([WARM_UP_TEXT], score_threshold=1.0):
+        pass
+    _WORKER["analyzer"] = analyzer
+
+
+def _analyze_block(block: tuple[list[str], float]) -> list[list[Finding]]:
+    texts, score_threshold = block
+    analyzer: NoteAnalyzer = _WORKER["analyzer"]
+    return [
+        [(r.entity_type, r.start, r.end, r.score) for r in results]
+        for results in analyzer.analyze(texts, score_threshold=score_threshold)
+    ]
+
+
+class AnalyzerPool:
+    """``NoteAnalyzer`` in worker processes (each loads the model once), results in order.
+
+    Workers are spawned, not forked (no copy of a parent holding threads). A worker that cannot
+    start (no model) or dies breaks the pool: the error reaches the caller instead of a hang.
+    """
+
+    def __init__(self, processes: int, *, model_name: str | None = None) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._executor = ProcessPoolExecutor(
+            processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(model_name,),
+        )
+        self.processes = processes
+
+    def analyze(
+        self, texts: Sequence[str], *, score_threshold: float, block: int = 4 * BATCH_SIZE
+    ) -> Iterator[list[Finding]]:
+        blocks = [
+            (list(texts[i : i + block]), score_threshold) for i in range(0, len(texts), block)
+        ]
+        for found in self._executor.map(_analyze_block, blocks):
+            yield from found
+
+    def close(self, *, failed: bool = False) -> None:
+        """Wait for the workers to finish; after a failure, drop the blocks not yet started."""
+        self._executor.shutdown(wait=True, cancel_futures=failed)
+
+    def __enter__(self) -> AnalyzerPool:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(failed=exc_type is not None)

@@ -1,0 +1,79 @@
+"""Street addresses in the orders of other countries: the street before the house number.
+
+"Kantstrasse 40", "Barkargatan 44", "Nøkkeveien 238" (the street type glued to the name),
+"Welser Strasse 93" (the type as a word of its own), "Via Nizza 41", "ul. Bruzdowa 124",
+"73 Rue Ibn Al Khatib" (a street-type word before the name), "Victor Hugo u. 97." (Hungarian);
+and US military and post-office-box addresses ("PSC 1948, Box 5200", "APO AE 51156", "P.O. Box
+46"). A leading building number ("8618 Norderhovgata 153") is part of the match. The street-type
+words are those of the national postal conventions; a capitalised name and a house number must go
+with them, so prose ("the route 66 bus") does not match.
+"""
+
+from __future__ import annotations
+
+from strongroom.deid.recognizers.base import CASED_FLAGS, UPPER_LETTER, DeclaredRecognizer
+
+_LETTER = UPPER_LETTER
+
+# street types written as the end of the street's name (German, Nordic, Dutch, Finnish, Polish ...)
+_GLUED = (
+    "strasse", "straße", "str.", "gasse", "weg", "allee", "platz", "ring", "damm", "ufer",
+    "gatan", "vägen", "gränd", "backen", "veien", "vegen", "vei", "gata", "gade", "vej", "stien",
+    "laan", "straat", "plein", "gracht", "kade", "singel", "utca", "tie", "katu", "polku", "kuja",
+    "tee", "iela", "gatve",
+)  # fmt: skip
+# street-type words that come before the name (French, Italian, Spanish, Portuguese, Polish ...)
+_BEFORE = (
+    "Rue", "Avenue", "Av.", "Bd", "Boulevard", "Chemin", "Route", "Allée", "Impasse", "Place",
+    "Quai", "Via", "Viale", "Vicolo", "Corso", "Piazza", "Largo", "Strada", "Calle", "Avenida",
+    "Avda.", "Paseo", "Plaza", "Plazuela", "Ronda", "Camino", "Carrer", "Rua", "Travessa",
+    "Praça", "Estrada", "ul.", "al.", "Aleja", "Plac", "Osiedle", "Bulevardul", "Calea",
+    "Strada", "Odos", "Leoforos",
+)  # fmt: skip
+_WORD = rf"{_LETTER}[\w'’.-]*"
+_PARTICLE = r"(?:d[aeiou]s?|de|del|della|di|la|le|les|du|des|van|von|der|den|al|el|ibn)"
+_NUMBER = r"[0-9]{1,5}[A-Za-z]?\b\.?"
+# the same street types written as a word of their own after the name ("Welser Strasse 93")
+_AFTER = (
+    "Strasse", "Straße", "Str.", "Gasse", "Weg", "Allee", "Platz", "Ring", "Damm", "Ufer", "Gata",
+    "Gatan", "Vägen", "Veien", "Vej", "Gade", "Laan", "Straat", "Plein", "Utca", "Tie", "Katu",
+    "Iela", "Cesta", "Ulica", "Sokak", "Caddesi",
+)  # fmt: skip
+_AFTER_RX = "|".join(w.replace(".", r"\.") for w in _AFTER)
+_GLUED_RX = "|".join(w.replace(".", r"\.") for w in _GLUED)
+_BEFORE_RX = "|".join(w.replace(".", r"\.") for w in _BEFORE)
+
+
+class InternationalAddressRecognizer(DeclaredRecognizer):
+    ENTITY = "STREET_ADDRESS"
+    FLAGS = CASED_FLAGS
+    PATTERNS = (
+        (
+            "street_type_glued",
+            rf"(?:\b[0-9]{{1,5}}\s+)?\b{_LETTER}[\w'’-]*(?i:{_GLUED_RX})\s+{_NUMBER}",
+            0.6,
+        ),
+        (
+            "street_type_before_then_number",
+            rf"(?:\b[0-9]{{1,5}}\s+)?(?<![\w.])(?:{_BEFORE_RX})\s+(?:{_PARTICLE}\s+)?"
+            rf"(?:(?:{_WORD}|{_PARTICLE})\s+){{0,4}}{_WORD}\s+{_NUMBER}",
+            0.6,
+        ),
+        (
+            "number_then_street_type",
+            rf"\b[0-9]{{1,5}},?\s+(?:{_BEFORE_RX})\s+(?:{_PARTICLE}\s+)?"
+            rf"{_WORD}(?:\s+(?:{_WORD}|{_PARTICLE})){{0,4}}",
+            0.6,
+        ),
+        (
+            "street_type_after_name",
+            rf"(?:\b[0-9]{{1,5}}\s+)?\b{_WORD}(?:\s+{_WORD})?\s+(?:{_AFTER_RX})\s+{_NUMBER}",
+            0.6,
+        ),
+        # US military and post-office-box addresses: "PSC 1948, Box 5200", "APO AE 51156"
+        ("military_unit", r"\b(?:PSC|CMR|Unit)\s+[0-9]{1,5},?\s+Box\s+[0-9]{1,5}\b", 0.6),
+        ("military_post", r"\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+[0-9]{5}\b", 0.6),
+        ("po_box", r"\b(?:P\.\s?O\.|PO)\s+Box\s+[0-9]{1,6}\b", 0.6),
+        ("hungarian", rf"\b{_WORD}(?:\s+{_WORD}){{0,2}}\s+(?:u\.|utca|út)\s+{_NUMBER}", 0.6),
+    )
+    CONTEXT = ("address", "live", "reside", "home", "street", "addr")

