@@ -116,9 +116,10 @@ def _clean(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from strongroom.pipelines.compile import compile_pipeline
+    from strongroom.pipelines.compile import cluster_settings, compile_pipeline
 
-    print(f"wrote {compile_pipeline(args.out)}")
+    settings = cluster_settings(args.cluster, image=args.image, train_image=args.train_image)
+    print(f"wrote {compile_pipeline(args.out, settings)}")
     return 0
 
 
@@ -285,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     comp = sub.add_parser("compile", help="write the pipeline's IR YAML for Kubeflow")
     comp.add_argument("--out", default="pipeline.yaml")
+    comp.add_argument(
+        "--cluster", help="YAML with the site's cluster settings (configs/cluster.yaml)"
+    )
+    comp.add_argument(
+        "--image", default="", help="every task's image, e.g. REGISTRY/strongroom@sha256:..."
+    )
+    comp.add_argument("--train-image", default="", help="train's image (default: --image)")
     comp.set_defaults(func=_compile)
 
     plan = sub.add_parser("plan", help="DP training plan: noise for a target epsilon")
