@@ -28,16 +28,18 @@ from strongroom.pipelines.cluster_settings import ClusterSettings
 from strongroom.keys import NEVER_MAKE_KEYS_ENV, SHARED_KEYS_ENV
 from strongroom.offline import AIRGAP_ENV, ALLOWED_HOSTS_ENV
 
-PSEUDONYM_KEY, SEAL_KEY, SEAL_PUBLIC_KEY, TRAIN_STATE, GPU = (
+PSEUDONYM_KEY, SEAL_KEY, SEAL_PUBLIC_KEY, TRAIN_STATE, GPU, RECORDS = (
     "pseudonym key",
     "seal key",
     "seal public key",
     "train state",
     "gpu",
+    "records volume",
 )
 
 # component name -> what its pod needs beyond the defaults
 NEEDS: dict[str, frozenset[str]] = {
+    "ingest-op": frozenset({RECORDS}),  # only where the site keeps its records on a PVC
     "deid-shards-op": frozenset({PSEUDONYM_KEY}),
     "deidentify-op": frozenset({PSEUDONYM_KEY}),
     "train-op": frozenset({SEAL_KEY, TRAIN_STATE, GPU}),
@@ -73,6 +75,9 @@ def wire(task: Any, settings: ClusterSettings) -> Any:
         kubernetes.mount_pvc(task, pvc_name=mount.name, mount_path=mount.mount_path)
         if settings.train_retries:
             task.set_retry(settings.train_retries, backoff_duration=RETRY_BACKOFF)
+    if RECORDS in needs and settings.records_volume is not None:
+        mount = settings.records_volume
+        kubernetes.mount_pvc(task, pvc_name=mount.name, mount_path=mount.mount_path)
     if GPU in needs and settings.gpu.count:
         _schedule_on_gpu(task, settings)
     return task

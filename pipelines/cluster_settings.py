@@ -103,6 +103,16 @@ class ClusterSettings(BaseModel):
     )
     seal_public_key: Mount = Mount(name="strongroom-seal-public-key", mount_path="/etc/strongroom")
     train_state: Mount = Mount(name="strongroom-train-state", mount_path="/mnt/strongroom-state")
+    records_volume: Mount | None = Field(
+        default=Mount(name="strongroom-records", mount_path="/data"),
+        description="a PVC holding the records, mounted on ingest only (configs/production.yaml "
+        "reads /data/extracts/...); null where records.path is an object store URI",
+    )
+    tracking_uri: str = Field(
+        default="http://mlflow.strongroom.svc.cluster.local:5000",
+        description="the in-namespace MLflow server (k8s/base/mlflow), when release.tracking_uri "
+        "is not set",
+    )
     gpu: GpuScheduling = GpuScheduling()
     resources: dict[str, Resources] = Field(default_factory=_default_resources)
     timeouts_s: dict[str, int] = Field(default_factory=_default_timeouts)

@@ -101,7 +101,10 @@ def test_train_asks_for_a_gpu_node_and_mounts_its_state_volume(compiled):
     for task in tasks.values():
         if task is not train:
             assert "accelerator" not in task.container["resources"], task.name
-            assert not {"nodeSelector", "tolerations", "pvcMount"} & set(task.kubernetes)
+            assert not {"nodeSelector", "tolerations"} & set(task.kubernetes)
+    volumes = {t.component: [m["constant"] for m in t.kubernetes["pvcMount"]]
+               for t in tasks.values() if "pvcMount" in t.kubernetes}  # fmt: skip
+    assert volumes == {"train-op": ["strongroom-train-state"], "ingest-op": ["strongroom-records"]}
 
 
 def test_keys_reach_exactly_the_tasks_that_use_them(compiled):
