@@ -1,7 +1,7 @@
 """How the compiled pipeline's pods run on a cluster: images, Secrets, volumes, GPU nodes, sizes.
 
 Every default is here, once. A site overrides what differs in a YAML file (`strongroom compile
---cluster FILE`, `strongroom submit ... --cluster FILE`; example: configs/cluster.yaml); the names
+--cluster FILE`, `strongroom submit ... --cluster FILE`; k8s/overlays/*/cluster.yaml); the names
 match the objects k8s/ creates. These are compile-time settings, not run parameters: they decide
 the pods, not what the pipeline computes, so they are not part of RunParams.
 """

@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp = sub.add_parser("compile", help="write the pipeline's IR YAML for Kubeflow")
     comp.add_argument("--out", default="pipeline.yaml")
     comp.add_argument(
-        "--cluster", help="YAML with the site's cluster settings (configs/cluster.yaml)"
+        "--cluster", help="YAML with the site's cluster settings (k8s/overlays/*/cluster.yaml)"
     )
     comp.add_argument(
         "--image", default="", help="every task's image, e.g. REGISTRY/strongroom@sha256:..."
