@@ -10,6 +10,10 @@
 # PIP_INDEX_URL / PIP_EXTRA_INDEX_URL (pip's own variables) point at a site's mirror.
 # Everything is installed here, at build time: nothing installs at run time (air-gapped clusters).
 set -eu
+# An empty index variable (a Dockerfile ARG not given) means pip's default, not "no index".
+for name in PIP_INDEX_URL PIP_EXTRA_INDEX_URL; do
+    eval "test -n \"\${$name:-}\"" || unset "$name"
+done
 
 venv=$1
 shift
