@@ -128,15 +128,35 @@ def submit(
     run_name: str | None = None,
 ) -> Submitted:
     """Compile with `settings`, then start one run (or a schedule) of `params` on `host`."""
+    import kfp_server_api
+    import urllib3
+
+    arguments = for_cluster(params, settings).groups()
+    token = read_token(token_file)
+    name = run_name or f"strongroom-{params.release.model_name}"
+    try:
+        return _start(arguments, settings, host, namespace, experiment, schedule, token, name)
+    except kfp_server_api.ApiException as error:  # the body may echo the request: not shown
+        raise StrongroomError(f"KFP API at {host}: HTTP {error.status} {error.reason}") from None
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raise StrongroomError(f"KFP API at {host}: no answer ({type(error).__name__})") from None
+
+
+def _start(
+    arguments: dict[str, Any],
+    settings: ClusterSettings,
+    host: str,
+    namespace: str | None,
+    experiment: str,
+    schedule: str | None,
+    token: str | None,
+    name: str,
+) -> Submitted:
     import kfp
 
     from strongroom.pipelines.compile import compile_pipeline
 
-    arguments = for_cluster(params, settings).groups()
-    client = kfp.Client(
-        host=host, existing_token=read_token(token_file), namespace=namespace or "kubeflow"
-    )
-    name = run_name or f"strongroom-{params.release.model_name}"
+    client = kfp.Client(host=host, existing_token=token, namespace=namespace or "kubeflow")
     with tempfile.TemporaryDirectory(prefix="strongroom-submit-") as folder:
         package = str(compile_pipeline(Path(folder) / "pipeline.yaml", settings))
         found = client.create_experiment(name=experiment, namespace=namespace)

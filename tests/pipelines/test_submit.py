@@ -46,6 +46,8 @@ class FakeKfp(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         seen = self._record(None)
+        if seen["auth"] == "Bearer expired":
+            return self.send_error(401, "Unauthorized")
         if seen["path"] == "/apis/v2beta1/healthz":
             return self._reply({"multi_user": True})
         if seen["path"] == "/apis/v2beta1/experiments":
@@ -189,3 +191,16 @@ def test_cron_expressions_get_kfps_seconds_field():
     assert kfp_cron("15 0 3 * * 1") == "15 0 3 * * 1"
     with pytest.raises(Exception, match="5 or 6 fields"):
         kfp_cron("daily")
+
+
+def test_a_refused_token_or_an_unreachable_api_is_a_message(kfp_api, tmp_path, capsys):
+    host, _ = kfp_api
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"records": {"path": "s3://records/x.csv"}}))
+    token = tmp_path / "token"
+    token.write_text("expired")
+    argv = ["submit", str(config), "--namespace", "ns", "--token-file", str(token)]
+    assert main([*argv, "--host", host]) == 2
+    assert "HTTP 401" in capsys.readouterr().err
+    assert main([*argv, "--host", "http://127.0.0.1:9"]) == 2  # nothing listens there
+    assert "KFP API at http://127.0.0.1:9: no answer" in capsys.readouterr().err
