@@ -8,15 +8,17 @@ the pods, not what the pipeline computes, so they are not part of RunParams.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from strongroom.components import BASE_IMAGE, CUDA_IMAGE
 
 from strongroom.config import load_yaml_model
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
+_COMPONENT = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*-op")
 
 
 class Mount(BaseModel):
@@ -133,6 +135,16 @@ class ClusterSettings(BaseModel):
         description="where task outputs (raw rows among them) are written: a bucket only this "
         "namespace reads, not the cluster's default artifact store",
     )
+
+    @field_validator("resources", "timeouts_s")
+    @classmethod
+    def _per_component(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Keys are `default` or a component's name (`train-op`): a typo would silently fall
+        back to the default size."""
+        wrong = sorted(k for k in value if k != "default" and not _COMPONENT.fullmatch(k))
+        if wrong:
+            raise ValueError(f"keys are 'default' or component names like 'train-op', not {wrong}")
+        return value
 
     def resources_of(self, component: str) -> Resources:
         return self.resources.get(component, self.resources.get("default", Resources()))

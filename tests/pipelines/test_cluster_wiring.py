@@ -158,10 +158,20 @@ def test_a_cluster_without_gpus_trains_on_cpu_in_the_same_image(tmp_path):
 
 def test_an_invalid_cluster_file_names_every_problem(tmp_path, capsys):
     site = tmp_path / "cluster.yaml"
-    site.write_text(yaml.safe_dump({"gpu": {"count": -1}, "train_retries": "many", "imagee": "x"}))
+    site.write_text(
+        yaml.safe_dump(
+            {
+                "gpu": {"count": -1},
+                "train_retries": "many",
+                "imagee": "x",
+                "resources": {"train_op": {}},
+            }
+        )
+    )
     assert main(["compile", "--out", str(tmp_path / "p.yaml"), "--cluster", str(site)]) == 2
     err = capsys.readouterr().err
     assert "gpu.count" in err and "train_retries" in err and "imagee" in err
+    assert "train_op" in err and "4 problem(s)" in err
 
 
 def test_the_local_pipeline_has_no_cluster_wiring():
