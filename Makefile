@@ -2,16 +2,32 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# checkov pins versions of boto3, packaging, networkx ... that the project's own venv cannot take:
+# it gets a venv of its own (tests/k8s/ runs it from there).
+TOOLS_VENV ?= .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed-stamp
+CHECKOV := checkov==3.3.30
+# The images' names, as in components/__init__.py (BASE_IMAGE, CUDA_IMAGE); CONTAINER: docker,
+# podman or nerdctl. Push them to the site's registry and compile with --image REF@sha256:...
+CONTAINER ?= docker
+CPU_IMAGE ?= strongroom-cpu:0.1.0
+CUDA_IMAGE ?= strongroom-cuda:0.1.0
 
-.PHONY: demo test lint format venv clean
+.PHONY: demo test lint format venv tools images clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+$(STAMP): pyproject.toml images/install.sh
+	images/install.sh $(VENV) -e '.[dev]'
 	touch $(STAMP)
+
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP):
+	test -x $(TOOLS_VENV)/bin/python || python3 -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install -q '$(CHECKOV)'
+	touch $(TOOLS_STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/strongroom demo $(ARGS)
@@ -19,13 +35,19 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint images/Dockerfile.cpu images/Dockerfile.cuda
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint
+test: lint $(TOOLS_STAMP)
 	$(PY) -m pytest -q
+
+# The CPU image (every task) and the CUDA image (train on GPU nodes), from the repository root.
+images:
+	$(CONTAINER) build -f images/Dockerfile.cpu -t $(CPU_IMAGE) .
+	$(CONTAINER) build -f images/Dockerfile.cuda -t $(CUDA_IMAGE) .
 
 clean:
 	rm -rf strongroom-runs .pytest_cache .ruff_cache

@@ -9,12 +9,19 @@ outlives the run, and a new extract at the same path, a new training run or a re
 never be served from it. The local runner builds `build_pipeline(resumable=True)`: every task is
 cached in the run directory's own cache, so `strongroom run --resume` skips the stages that
 finished and reruns the one that failed (training then continues from its saved state).
+
+The compiled pipeline also carries its cluster wiring (pipelines/cluster.py: image, Secrets,
+PVC, GPU node, requests and limits, timeouts, retry on train only) and an exit handler that
+records how the run ended in MLflow; the local runner can apply neither, so the resumable
+pipeline has neither. Shard planning, the first task, is the first to read the pseudonymisation
+key: a missing key stops the run before a record is read.
 """
 
 from typing import Any
 
 from kfp import dsl
 from kfp.dsl import Artifact
+from strongroom.components.outcome import record_outcome_op
 from strongroom.components.records import (
     corpus_op,
     deid_shards_op,
@@ -25,22 +32,29 @@ from strongroom.components.records import (
 )
 from strongroom.components.release import gate_op, promote_op, register_op
 from strongroom.components.training import evaluate_op, train_op
+from strongroom.pipelines.cluster import wire
+from strongroom.pipelines.cluster_settings import ClusterSettings
+
+PIPELINE = {
+    "name": "strongroom-train-and-gate",
+    "description": "Ingest, validate, de-identify, DP-train, evaluate, register and gate a model.",
+}
 
 
-def build_pipeline(*, resumable: bool) -> Any:
-    """The pipeline, each task's caching set to `resumable`."""
+def build_pipeline(*, resumable: bool, cluster: ClusterSettings | None = None) -> Any:
+    """The pipeline, each task's caching set to `resumable`; the compiled (non-resumable) one
+    wired for the cluster with `cluster` (default: ClusterSettings())."""
+    settings = None if resumable else (cluster or ClusterSettings())
 
     def step(task: Any) -> Any:
-        return task.set_caching_options(enable_caching=resumable)
+        task.set_caching_options(enable_caching=resumable)
+        return task if settings is None else wire(task, settings)
 
-    @dsl.pipeline(
-        name="strongroom-train-and-gate",
-        description="Ingest, validate, de-identify, DP-train, evaluate, register and gate a model.",
-    )
-    def train_and_gate(records: dict, privacy: dict, training: dict, release: dict) -> Artifact:
+    def stages(records: dict, privacy: dict, training: dict, release: dict) -> Any:
+        shard_numbers = step(deid_shards_op(records=records))  # first: checks the key
         ingested = step(ingest_op(records=records)).set_display_name("ingest")
+        ingested.after(shard_numbers)
         validated = step(validate_op(ingested=ingested.outputs["ingested"], records=records))
-        shard_numbers = step(deid_shards_op(records=records))
         with dsl.ParallelFor(shard_numbers.output) as shard:  # one pod a shard on Kubeflow
             shard_task = step(
                 deidentify_op(
@@ -58,7 +72,6 @@ def build_pipeline(*, resumable: bool) -> Any:
                 release=release,
             )
         )
-        trained.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)
         evaluated = step(
             evaluate_op(model=trained.outputs["model"], corpus=corpus.outputs["corpus"])
         )
@@ -78,7 +91,22 @@ def build_pipeline(*, resumable: bool) -> Any:
             step(promote_op(release=release, version=registered.outputs["version"]))
         return gate.outputs["decision"]  # the gate decision (JSON): rules, reasons, model URI
 
-    return train_and_gate
+    if settings is None:
+
+        @dsl.pipeline(**PIPELINE)
+        def train_and_gate(records: dict, privacy: dict, training: dict, release: dict) -> Artifact:
+            return stages(records, privacy, training, release)
+
+        return train_and_gate
+
+    # KFP takes no pipeline output from inside an exit handler: on the cluster the gate's
+    # decision is read from the gate task's `decision` artifact.
+    @dsl.pipeline(**PIPELINE, pipeline_root=settings.pipeline_root)
+    def train_and_gate_on_cluster(records: dict, privacy: dict, training: dict, release: dict):
+        with dsl.ExitHandler(step(record_outcome_op(release=release)), name="record-outcome"):
+            stages(records, privacy, training, release)
+
+    return train_and_gate_on_cluster
 
 
 train_and_gate = build_pipeline(resumable=False)

@@ -106,9 +106,28 @@ def _clean(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from strongroom.pipelines.compile import compile_pipeline
+    from strongroom.pipelines.compile import cluster_settings, compile_pipeline
 
-    print(f"wrote {compile_pipeline(args.out)}")
+    settings = cluster_settings(args.cluster, image=args.image, train_image=args.train_image)
+    print(f"wrote {compile_pipeline(args.out, settings)}")
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from strongroom.pipelines.compile import cluster_settings
+    from strongroom.run_record.params import load_params
+    from strongroom.submit import submit
+
+    submitted = submit(
+        load_params(args.config),
+        cluster_settings(args.cluster, image=args.image, train_image=args.train_image),
+        host=args.host,
+        namespace=args.namespace,
+        experiment=args.experiment,
+        schedule=args.schedule,
+        token_file=args.token_file,
+    )
+    print(f"submitted {submitted.line()} to {args.host}")
     return 0
 
 
@@ -337,7 +356,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     comp = sub.add_parser("compile", help="write the pipeline's IR YAML for Kubeflow")
     comp.add_argument("--out", default="pipeline.yaml")
+    comp.add_argument(
+        "--cluster", help="YAML with the site's cluster settings (k8s/overlays/*/cluster.yaml)"
+    )
+    comp.add_argument(
+        "--image", default="", help="every task's image, e.g. REGISTRY/strongroom@sha256:..."
+    )
+    comp.add_argument("--train-image", default="", help="train's image (default: --image)")
     comp.set_defaults(func=_compile)
+
+    sbm = sub.add_parser("submit", help="run the pipeline on Kubeflow Pipelines (kfp.Client)")
+    sbm.add_argument("config", help="YAML with the pipeline parameters (what `run` reads)")
+    sbm.add_argument("--host", required=True, help="KFP API, e.g. http://ml-pipeline.kubeflow:8888")
+    sbm.add_argument("--namespace", help="the profile namespace (multi-user Kubeflow)")
+    sbm.add_argument("--experiment", default="strongroom", help="KFP experiment")
+    sbm.add_argument("--schedule", help="cron (5 or 6 fields): a recurring run instead of one run")
+    sbm.add_argument("--token-file", help="bearer token (default: the pod's ServiceAccount token)")
+    sbm.add_argument("--cluster", help="YAML with the site's cluster settings")
+    sbm.add_argument("--image", default="", help="every task's image (REF@sha256:...)")
+    sbm.add_argument("--train-image", default="", help="train's image (default: --image)")
+    sbm.set_defaults(func=_submit)
 
     plan = sub.add_parser("plan", help="DP training plan: noise for a target epsilon")
     plan.add_argument("--units", type=int, required=True, help="people in the training set")

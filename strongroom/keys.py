@@ -4,8 +4,10 @@ One loader for both, so both refuse the same mistakes with a message instead of 
 empty or short key (an HMAC with an empty key is anyone's to recompute), text that is not hex, a
 folder where the file should be, a key file others can read (unless
 STRONGROOM_ALLOW_SHARED_KEY_FILES=1, for Secrets mounted with a wider mode: then a warning). A missing file is
-made (mode 0600, never overwritten) only where the caller says so. Messages name the file or the
-variable, never the key. Tests: tests/test_keys.py.
+made (mode 0600, never overwritten) only where the caller says so, and never where
+STRONGROOM_NEVER_MAKE_KEYS=1 (every pod of the compiled pipeline: keys come from Kubernetes
+Secrets, and a key made in a pod would die with it, giving each shard or retry its own). Messages
+name the file or the variable, never the key. Tests: tests/test_keys.py.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from strongroom.errors import StrongroomError
 log = logging.getLogger(__name__)
 KEY_BYTES = 32  # 256-bit keys: what we make, and the least we accept
 SHARED_KEYS_ENV = "STRONGROOM_ALLOW_SHARED_KEY_FILES"  # "1": a group/other-readable key file warns
+NEVER_MAKE_KEYS_ENV = (
+    "STRONGROOM_NEVER_MAKE_KEYS"  # "1": a missing key is an error, whatever `create`
+)
 _MAX_FILE_BYTES = 4096  # a key file is a line of hex, never a large file
 
 
@@ -41,6 +46,11 @@ def load_hex_key(
     if path.is_dir():
         raise StrongroomError(f"{path}: is a folder, not a {what} file")
     if not path.exists():
+        if os.environ.get(NEVER_MAKE_KEYS_ENV) == "1":
+            raise StrongroomError(
+                f"{path}: {what} file not found, and keys are never made here "
+                f"({NEVER_MAKE_KEYS_ENV}=1): create its Kubernetes Secret (docs/operator.md)"
+            )
         if not create:
             raise StrongroomError(f"{path}: {what} file not found")
         _make(path)

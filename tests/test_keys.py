@@ -59,3 +59,14 @@ def test_the_environment_wins_and_is_checked_too(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV, "cd")
     with pytest.raises(StrongroomError, match=f"\\${ENV}: test key has 1 bytes"):
         _load(None)
+
+
+def test_no_key_is_ever_made_where_keys_come_from_secrets(tmp_path, monkeypatch):
+    monkeypatch.setenv("STRONGROOM_NEVER_MAKE_KEYS", "1")  # every pod of the compiled pipeline
+    missing = tmp_path / "secrets" / "pseudonym.key"
+    with pytest.raises(StrongroomError, match="never made here") as error:
+        _load(missing, create=True)
+    assert "pseudonym.key" in str(error.value) and "Secret" in str(error.value)
+    assert not missing.exists() and not missing.parent.exists()
+    monkeypatch.setenv(ENV, "ab" * KEY_BYTES)  # the environment still supplies it
+    assert _load(missing, create=True) == bytes.fromhex("ab" * KEY_BYTES)

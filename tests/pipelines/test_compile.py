@@ -7,10 +7,13 @@ from strongroom.cli import main
 def test_compile_writes_ir_that_loads_back(tmp_path):
     out = tmp_path / "pipeline.yaml"
     assert main(["compile", "--out", str(out)]) == 0
-    spec = yaml.safe_load(out.read_text())
-    tasks = spec["root"]["dag"]["tasks"]
+    spec, platform = yaml.safe_load_all(out.read_text())  # the pipeline, its Kubernetes wiring
+    tasks = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]  # inside the exit handler
     assert {"ingest-op", "validate-op", "merge-deid-op", "train-op", "gate-op"} <= set(tasks)
     assert "deidentify-op" in out.read_text()  # inside the ParallelFor over shards
+    assert set(platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]) == set(
+        spec["deploymentSpec"]["executors"]
+    )  # every task is wired (tests/pipelines/test_cluster_wiring.py says how)
     assert "nvidia.com/gpu" in out.read_text()  # training asks for a GPU node on Kubeflow
     inputs = spec["root"]["inputDefinitions"]["parameters"]
     assert {name: p["parameterType"] for name, p in inputs.items()} == {
@@ -34,13 +37,14 @@ def test_the_local_pipeline_caches_every_task_and_the_compiled_one_none():
         ]
         executors = [t for t in tasks if not t.component_ref.name.startswith("comp-for-loop")]
         executors = [t for t in executors if not t.component_ref.name.startswith("comp-condition")]
+        executors = [t for t in executors if not t.component_ref.name.startswith("comp-exit")]
         return [t.caching_options.enable_cache for t in executors]
 
     resumable, compiled = (
         caching(build_pipeline(resumable=True)),
         caching(build_pipeline(resumable=False)),
     )
-    assert len(resumable) == len(compiled) == 11
+    assert len(resumable) == 11 and len(compiled) == 12  # + the exit handler's task
     assert all(resumable) and not any(compiled)
 
 
