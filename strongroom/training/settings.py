@@ -6,6 +6,8 @@ Defined once: the pipeline, its components, `strongroom run` configs and the tor
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from strongroom.privacy.mechanism import TOLERANCE
@@ -33,6 +35,12 @@ class TrainSettings(BaseModel):
         le=MAX_PHYSICAL_BATCH,
         description=f"people per forward pass (at most {MAX_PHYSICAL_BATCH}); none: the whole "
         "logical batch, in passes of at most that many",
+    )
+    clipping: Literal["ghost", "book_keeping"] = Field(
+        default="ghost",
+        description="per-person clipping: book_keeping (one backward, weights' own gradients "
+        "off, clipped sums formed from kept activations: training/book_keeping.py) or ghost "
+        "(Opacus' fast gradient clipping, two backwards: the switch back to the library)",
     )
     device: str = Field(default="auto", description="cpu | cuda | auto (cuda when available)")
     checkpoint_dir: str | None = Field(
