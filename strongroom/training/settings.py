@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from strongroom.privacy.mechanism import TOLERANCE
 
@@ -42,6 +42,11 @@ class TrainSettings(BaseModel):
         "off, clipped sums formed from kept activations: training/book_keeping.py) or ghost "
         "(Opacus' fast gradient clipping, two backwards: the switch back to the library)",
     )
+    mixed_precision: Literal["off", "bf16"] = Field(
+        default="off",
+        description="bf16: forward and backward under bfloat16 autocast, norms and clipped sums "
+        "still float32 (book_keeping only: ghost clipping runs float32 throughout)",
+    )
     device: str = Field(default="auto", description="cpu | cuda | auto (cuda when available)")
     checkpoint_dir: str | None = Field(
         default=None, description="resumable state (a volume that outlives the pod); none: off"
@@ -61,6 +66,12 @@ class TrainSettings(BaseModel):
         if name not in PRESETS:
             raise ValueError(f"unknown model preset {name!r}; choose from {sorted(PRESETS)}")
         return name
+
+    @model_validator(mode="after")
+    def _autocast_needs_book_keeping(self) -> TrainSettings:
+        if self.mixed_precision != "off" and self.clipping != "book_keeping":
+            raise ValueError("mixed_precision bf16 needs clipping book_keeping")
+        return self
 
     @property
     def secure_rng(self) -> bool:

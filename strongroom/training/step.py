@@ -39,6 +39,7 @@ def one_step(parts: Parts, plan: DPPlan, settings: TrainSettings) -> StepStats:
 
     stats = StepStats()
     device = next(parts.model.parameters()).device
+    bf16 = settings.mixed_precision == "bf16"  # book-keeping: clipping stays float32
     physical = settings.physical_batch_size or min(max(plan.units, 1), MAX_PHYSICAL_BATCH)
     with BatchMemoryManager(
         data_loader=parts.loader, max_physical_batch_size=physical, optimizer=parts.optimizer
@@ -48,7 +49,9 @@ def one_step(parts: Parts, plan: DPPlan, settings: TrainSettings) -> StepStats:
             if len(batch) == 0:
                 zero_grads(parts.optimizer)
             else:
-                add_clipped(parts, batch.to(device, non_blocking=True), plan.max_grad_norm, stats)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                    batch = batch.to(device, non_blocking=True)  # [b, T]
+                    add_clipped(parts, batch, plan.max_grad_norm, stats)
             parts.optimizer.step()  # skipped until the last physical batch: then noise, update
     return summed_over_ranks(stats, device)
 
