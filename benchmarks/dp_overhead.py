@@ -73,6 +73,7 @@ import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -425,6 +426,60 @@ def child_dp(args: argparse.Namespace) -> Measurement:
     return measurement(record, baseline, peak, cfg, n_params, ops, note)
 
 
+def child_interleaved(args: argparse.Namespace) -> dict[str, list[list[float]]]:
+    """Non-DP and every DP mode in one process, one step each in turn (order rotating by round),
+    so that a machine whose speed drifts (other processes) slows them alike.
+
+    DP steps are training/step.py's one_step on parts built by build_parts, the loop train_dp
+    runs (without its accountant and checkpoint calls); mode -> [seconds, tokens] a step.
+    """
+    import torch
+
+    from strongroom.model.gemma import GemmaDecoder, SequenceLoss
+    from strongroom.training.dp_sgd import TrainSettings
+    from strongroom.training.parts import build_parts
+    from strongroom.training.step import one_step
+
+    cfg, tokens, device, _ = child_setup(args)
+    data = torch.from_numpy(tokens)  # [units, T]
+    plan = dp_plan(args)
+    torch.manual_seed(args.seed)
+    model = GemmaDecoder(cfg).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=TrainSettings().learning_rate)
+    criterion = SequenceLoss(cfg.pad_id)
+    runners: dict[str, Callable[[int], int]] = {
+        "base": lambda i: base_step(
+            model, optimizer, criterion, data[(i * args.batch + torch.arange(args.batch)) % len(data)],
+            args.physical,
+        )
+    }  # fmt: skip
+    for mode in args.clipping:
+        settings = TrainSettings(
+            seed=args.seed, clipping=mode, physical_batch_size=args.physical, device=args.device,
+            mixed_precision="bf16" if device.type == "cuda" and mode == "book_keeping" else "off",
+        )  # fmt: skip
+        torch.manual_seed(args.seed)
+        parts = build_parts(GemmaDecoder(cfg).to(device), tokens, plan, settings)
+        parts.model.train()
+        runners[mode] = partial(_dp_tokens, parts, plan, settings, one_step)
+    times: dict[str, list[list[float]]] = {name: [] for name in runners}
+    names = list(runners)
+    for index in range(args.warmup + args.steps):
+        order = names[index % len(names) :] + names[: index % len(names)]
+        for name in order:
+            synchronize(device)
+            started = time.perf_counter()
+            trained = runners[name](index)
+            synchronize(device)
+            if index >= args.warmup:
+                times[name].append([time.perf_counter() - started, trained])
+    return times
+
+
+def _dp_tokens(parts: Any, plan: DPPlan, settings: Any, one_step: Any, index: int) -> int:
+    return one_step(parts, plan, settings).tokens
+
+
 def child_probe(device: str, threads: int | None) -> dict[str, Any]:
     import torch
 
@@ -491,7 +546,34 @@ def resolve_defaults(args: argparse.Namespace) -> dict[str, Any]:
     args.physical = args.physical or args.batch
     args.steps = args.steps or (10 if cuda else 3)
     args.units = args.units or args.batch
+    if args.interleaved is None:
+        args.interleaved = not cuda
     return probe
+
+
+def measure_interleaved(args: argparse.Namespace) -> dict[str, list[list[float]]]:
+    progress("measuring every mode in one process, steps in turn")
+    flat = child_args(args, "base")
+    flat[1] = "interleaved"  # ["--child", mode, ...]
+    return run_child([*flat, f"--clipping={','.join(args.clipping)}"])
+
+
+def interleaved_report(times: dict[str, list[list[float]]]) -> str:
+    """Median ms per 1,000 tokens of each mode over the rounds, and the ratios to non-DP; the
+    last line's pairs (itime_ratio_<mode>)."""
+    medians = {
+        name: statistics.median(1e6 * sec / tok for sec, tok in steps if tok)
+        for name, steps in times.items()
+    }
+    lines = [f"-- interleaved in one process ({len(times['base'])} rounds, order rotating):"]
+    pairs = []
+    for name, median in medians.items():
+        ratio = median / medians["base"]
+        lines.append(f"{name:<14} median {median:9.1f} ms/1k_tok  {ratio:.3f}x non-DP")
+        if name != "base":
+            pairs.append(f"itime_ratio_{SHORT[name]}={ratio:.3f}")
+    print("\n".join(lines))
+    return " ".join(pairs)
 
 
 SHORT = {"ghost": "ghost", "book_keeping": "bk"}  # suffixes of the last line's names
@@ -573,6 +655,7 @@ def report(
     probe: dict[str, Any],
     base: Measurement,
     dps: dict[str, Measurement],
+    interleaved: dict[str, list[list[float]]] | None = None,
 ) -> None:
     per_step = -(-args.units // args.batch)  # 1 / q
     if per_step == 1:
@@ -595,6 +678,8 @@ def report(
         line += f" mfu_base={mfu(args, base):.4f}"
     for mode, dp in dps.items():
         line += " " + mode_report(args, mode, base, dp)
+    if interleaved:
+        line += " " + interleaved_report(interleaved)
     print(line)
 
 
@@ -659,7 +744,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="DP clipping modes to measure, comma-separated (ghost,book_keeping); one in a child",
     )
     add("--profile", action=argparse.BooleanOptionalAction, default=True, help="profile a step")
-    add("--child", choices=["probe", "base", "dp"], help=argparse.SUPPRESS)
+    add(
+        "--interleaved",
+        action=argparse.BooleanOptionalAction,
+        help="also time every mode in one process, steps in turn (default: on CPU)",
+    )
+    add("--child", choices=["probe", "base", "dp", "interleaved"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warmup < 1 or (args.steps is not None and args.steps < 1):
         parser.error("--warmup and --steps must be at least 1")
@@ -679,6 +769,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.child == "probe":
         print(json.dumps(child_probe(args.device, args.threads)))
         return 0
+    if args.child == "interleaved":
+        args.clipping = args.clipping.split(",")
+        print(json.dumps(child_interleaved(args)))
+        return 0
     if args.child in ("base", "dp"):
         measured = child_base(args) if args.child == "base" else child_dp(args)
         print(json.dumps(asdict(measured)))
@@ -687,10 +781,11 @@ def main(argv: list[str] | None = None) -> int:
         probe = resolve_defaults(args)
         base = measure(args, "base")
         dps = {mode: measure(args, mode) for mode in args.clipping}
+        interleaved = measure_interleaved(args) if args.interleaved else None
     except ChildFailed as failure:
         print(failure, file=sys.stderr)
         return 3
-    report(args, probe, base, dps)
+    report(args, probe, base, dps, interleaved)
     return 0
 
 

@@ -3,6 +3,8 @@
 Built once per run (and per rank under torchrun). The loader draws exactly one Poisson batch per
 pass (training/sampling.py), the accountant is told the loader's exact rate, and unless a seed is
 given (tests, debugging) sampling and noise come from the CSPRNG (privacy/secure_rng.py).
+Opacus is imported when the parts are built, not with this module: evaluation and serving load
+checkpoints through training/dp_sgd.py without it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from strongroom.errors import PrivacyBudgetError
 from strongroom.model.gemma import GemmaDecoder, SequenceLoss
-from strongroom.privacy import norm_sampler  # noqa: F401  (registers the mixed norm sampler)
 from strongroom.privacy.plan import DPPlan
 from strongroom.privacy.secure_rng import use_secure_noise
 from strongroom.training.sampling import one_batch_per_pass
@@ -127,6 +128,8 @@ def _ghost(
     pad_id: int,
 ) -> tuple[Any, Any, Any, Any]:
     """Opacus' own fast gradient clipping: the switch back to the library."""
+    from strongroom.privacy import norm_sampler  # noqa: F401  (registers the mixed norm sampler)
+
     return engine.make_private(
         module=module,
         optimizer=optimizer,
