@@ -44,7 +44,7 @@ class TrainSettings(BaseModel):
     )
     # str, not Literal, for the command-line options derived from these fields (config.py)
     clipping: str = Field(
-        default="ghost",
+        default="book_keeping",  # beat ghost on benchmarks/dp_overhead.py (docs/training.md)
         description="per-person clipping: book_keeping (one backward, weights' own gradients "
         "off, clipped sums formed from kept activations: training/book_keeping.py) or ghost "
         "(Opacus' fast gradient clipping, two backwards: the switch back to the library)",
