@@ -1,4 +1,5 @@
-"""DP-SGD training (Opacus ghost clipping) against plain training of the same model, same machine.
+"""DP-SGD training (Opacus ghost clipping, book-keeping clipping) against plain training of the
+same model, on the same machine, side by side.
 
 Run it from the repository root:
 
@@ -9,14 +10,15 @@ Run it from the repository root:
         --physical 16 --steps 5 --peak-tflops 989                   # as benchmarks/gpu_check.sh
 
 What runs: the `--preset` decoder at `--seq` tokens a row, on random bytes (each row's last 0 to
-`--pad` of its tokens are padding). Two fresh child processes, so that their peak memory compares:
+`--pad` of its tokens are padding). One fresh child process for non-DP and one per DP clipping
+mode in `--clipping` (default: ghost, then book_keeping), so that their peak memory compares:
 
 - non-DP: GemmaDecoder, SequenceLoss (mean over the batch), torch.optim.Adam (fused on CUDA),
-  bf16 autocast on CUDA (DP steps run in float32, so that the clipping bound holds: the ratio
-  includes that cost); a fixed batch of exactly `--batch` rows a step, in passes of
+  bf16 autocast on CUDA (DP book-keeping too, with its norms and sums in float32; DP ghost runs
+  float32 throughout, so that the clipping bound holds: its ratio includes that cost); a fixed batch of exactly `--batch` rows a step, in passes of
   `--physical` rows (gradient accumulation, as DP's BatchMemoryManager does). Each step is timed
   (torch.cuda.synchronize on CUDA); time a step = mean over `--steps` after `--warmup`.
-- DP: `strongroom.training.dp_sgd.train_dp` with a plan for `--units` people, so that the
+- DP: `strongroom.training.dp_sgd.train_dp` (TrainSettings.clipping = the mode) with a plan for `--units` people, so that the
   Poisson rate is 1 / ceil(units / batch). By default units = batch: the rate is 1, every person
   joins every step, and the DP batch is exactly the non-DP one (same code path: Opacus' Poisson
   loader, BatchMemoryManager, clipping, noise). `--units` = k x batch gives rate 1/k and Poisson
@@ -49,10 +51,13 @@ With --peak-tflops (bf16 dense peak of the GPU), it prints MFU = model FLOPs a t
 a second / peak, with model FLOPs a token = 6 x parameters + 12 x layers x (heads x head_dim) x
 sequence (PaLM's count; positions include padding, which is computed too).
 
-The last line is `preset=... seq=... batch=... device=... time_ratio=... token_time_ratio=...
-mem_ratio=... dp_ms_per_step=... base_ms_per_step=... mem_ratio_raw=... dp_tokens_per_s=...
-base_tokens_per_s=... token_time_ratio_median=...` (and `mfu_dp=... mfu_base=...` with
---peak-tflops). Exit status 0 whether or not the goals are met; 3 when a child failed (its error
+After the table it prints, per layer shape of the preset, how book-keeping clipping gets each
+person's norm at this sequence length (ghost norm or instantiated gradient) and what it keeps.
+
+The last line is `preset=... seq=... batch=... device=... base_ms_per_step=...
+base_tokens_per_s=...` then, for each DP mode with the suffix `_ghost` or `_bk`: `time_ratio`,
+`token_time_ratio`, `mem_ratio`, `dp_ms_per_step`, `mem_ratio_raw`, `dp_tokens_per_s`,
+`token_time_ratio_median` (and `mfu_base`, `mfu_dp_<mode>` with --peak-tflops). Exit status 0 whether or not the goals are met; 3 when a child failed (its error
 output is shown).
 """
 
@@ -68,6 +73,7 @@ import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -355,8 +361,13 @@ def dp_run(
 ) -> TrainResult:
     from strongroom.training.dp_sgd import TrainSettings, train_dp
 
+    cuda = args.device == "cuda"
+    book_keeping = args.clipping == "book_keeping"
     settings = TrainSettings(
         seed=args.seed,
+        clipping=args.clipping,
+        # bf16 autocast as the non-DP side has on CUDA; ghost clipping can only run float32
+        mixed_precision="bf16" if cuda and book_keeping else "off",
         physical_batch_size=args.physical,
         device=args.device,
         max_steps=max_steps,  # at least 1: max_steps=0 would mean "no limit" to train_dp
@@ -415,6 +426,60 @@ def child_dp(args: argparse.Namespace) -> Measurement:
     return measurement(record, baseline, peak, cfg, n_params, ops, note)
 
 
+def child_interleaved(args: argparse.Namespace) -> dict[str, list[list[float]]]:
+    """Non-DP and every DP mode in one process, one step each in turn (order rotating by round),
+    so that a machine whose speed drifts (other processes) slows them alike.
+
+    DP steps are training/step.py's one_step on parts built by build_parts, the loop train_dp
+    runs (without its accountant and checkpoint calls); mode -> [seconds, tokens] a step.
+    """
+    import torch
+
+    from strongroom.model.gemma import GemmaDecoder, SequenceLoss
+    from strongroom.training.dp_sgd import TrainSettings
+    from strongroom.training.parts import build_parts
+    from strongroom.training.step import one_step
+
+    cfg, tokens, device, _ = child_setup(args)
+    data = torch.from_numpy(tokens)  # [units, T]
+    plan = dp_plan(args)
+    torch.manual_seed(args.seed)
+    model = GemmaDecoder(cfg).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=TrainSettings().learning_rate)
+    criterion = SequenceLoss(cfg.pad_id)
+    runners: dict[str, Callable[[int], int]] = {
+        "base": lambda i: base_step(
+            model, optimizer, criterion, data[(i * args.batch + torch.arange(args.batch)) % len(data)],
+            args.physical,
+        )
+    }  # fmt: skip
+    for mode in args.clipping:
+        settings = TrainSettings(
+            seed=args.seed, clipping=mode, physical_batch_size=args.physical, device=args.device,
+            mixed_precision="bf16" if device.type == "cuda" and mode == "book_keeping" else "off",
+        )  # fmt: skip
+        torch.manual_seed(args.seed)
+        parts = build_parts(GemmaDecoder(cfg).to(device), tokens, plan, settings)
+        parts.model.train()
+        runners[mode] = partial(_dp_tokens, parts, plan, settings, one_step)
+    times: dict[str, list[list[float]]] = {name: [] for name in runners}
+    names = list(runners)
+    for index in range(args.warmup + args.steps):
+        order = names[index % len(names) :] + names[: index % len(names)]
+        for name in order:
+            synchronize(device)
+            started = time.perf_counter()
+            trained = runners[name](index)
+            synchronize(device)
+            if index >= args.warmup:
+                times[name].append([time.perf_counter() - started, trained])
+    return times
+
+
+def _dp_tokens(parts: Any, plan: DPPlan, settings: Any, one_step: Any, index: int) -> int:
+    return one_step(parts, plan, settings).tokens
+
+
 def child_probe(device: str, threads: int | None) -> dict[str, Any]:
     import torch
 
@@ -445,8 +510,12 @@ def run_child(args: list[str]) -> dict[str, Any]:
 
 
 def child_args(args: argparse.Namespace, mode: str) -> list[str]:
+    """`mode`: base, or the DP clipping mode (ghost, book_keeping)."""
     names = ("preset", "seq", "batch", "physical", "steps", "warmup", "device", "units", "pad")
     flat = [f"--{name}={getattr(args, name)}" for name in names]
+    if mode != "base":
+        flat.append(f"--clipping={mode}")
+        mode = "dp"
     if args.threads:
         flat.append(f"--threads={args.threads}")
     profile = "--profile" if args.profile else "--no-profile"
@@ -454,7 +523,7 @@ def child_args(args: argparse.Namespace, mode: str) -> list[str]:
 
 
 def measure(args: argparse.Namespace, mode: str) -> Measurement:
-    label = "DP (train_dp)" if mode == "dp" else "non-DP"
+    label = f"DP {mode} (train_dp)" if mode != "base" else "non-DP"
     progress(f"measuring {label} in a fresh process")
     started = time.perf_counter()
     found = Measurement(**run_child(child_args(args, mode)))
@@ -477,19 +546,50 @@ def resolve_defaults(args: argparse.Namespace) -> dict[str, Any]:
     args.physical = args.physical or args.batch
     args.steps = args.steps or (10 if cuda else 3)
     args.units = args.units or args.batch
+    if args.interleaved is None:
+        args.interleaved = not cuda
     return probe
 
 
-def table(base: Measurement, dp: Measurement) -> str:
+def measure_interleaved(args: argparse.Namespace) -> dict[str, list[list[float]]]:
+    progress("measuring every mode in one process, steps in turn")
+    flat = child_args(args, "base")
+    flat[1] = "interleaved"  # ["--child", mode, ...]
+    return run_child([*flat, f"--clipping={','.join(args.clipping)}"])
+
+
+def interleaved_report(times: dict[str, list[list[float]]]) -> str:
+    """Median ms per 1,000 tokens of each mode over the rounds, and the ratios to non-DP; the
+    last line's pairs (itime_ratio_<mode>)."""
+    medians = {
+        name: statistics.median(1e6 * sec / tok for sec, tok in steps if tok)
+        for name, steps in times.items()
+    }
+    lines = [f"-- interleaved in one process ({len(times['base'])} rounds, order rotating):"]
+    pairs = []
+    for name, median in medians.items():
+        ratio = median / medians["base"]
+        lines.append(f"{name:<14} median {median:9.1f} ms/1k_tok  {ratio:.3f}x non-DP")
+        if name != "base":
+            pairs.append(f"itime_ratio_{SHORT[name]}={ratio:.3f}")
+    print("\n".join(lines))
+    return " ".join(pairs)
+
+
+SHORT = {"ghost": "ghost", "book_keeping": "bk"}  # suffixes of the last line's names
+
+
+def table(base: Measurement, dps: dict[str, Measurement]) -> str:
     header = (
-        f"{'mode':<7} {'steps':>5} {'rows/step':>9} {'tok/step':>9} {'ms/step':>9} "
+        f"{'mode':<16} {'steps':>5} {'rows/step':>9} {'tok/step':>9} {'ms/step':>9} "
         f"{'median':>9} {'ms/1k_tok':>9} {'tok/s':>9} {'peak_MiB':>9} {'base_MiB':>9} "
         f"{'above_MiB':>9}"
     )
     lines = [header]
-    for label, m in (("non-DP", base), ("DP", dp)):
+    rows = [("non-DP", base)] + [(f"DP {mode}", m) for mode, m in dps.items()]
+    for label, m in rows:
         lines.append(
-            f"{label:<7} {m.steps:>5} {m.rows / m.steps:>9.2f} {m.tokens / m.steps:>9,.0f} "
+            f"{label:<16} {m.steps:>5} {m.rows / m.steps:>9.2f} {m.tokens / m.steps:>9,.0f} "
             f"{m.ms_per_step:>9.1f} {m.median_ms_per_step:>9.1f} {m.ms_per_1k_tokens:>9.1f} "
             f"{m.tokens_per_s:>9,.0f} "
             f"{m.peak_mib:>9.1f} {m.baseline_mib:>9.1f} {m.above_mib:>9.1f}"
@@ -497,12 +597,39 @@ def table(base: Measurement, dp: Measurement) -> str:
     return "\n".join(lines)
 
 
-def profile_table(base: Measurement, dp: Measurement, device: str) -> str:
+def norm_arithmetic(args: argparse.Namespace) -> str:
+    """Per layer shape: how book-keeping clipping gets each person's norm, and what it keeps."""
+    from strongroom.model.config import preset
+    from strongroom.training.layer_grads import instantiates
+
+    cfg = preset(args.preset)
+    positions, width, hidden = args.seq - 1, cfg.d_model, cfg.ffn_hidden
+    shapes = {
+        "q_proj / o_proj": (width, cfg.n_heads * cfg.head_dim),
+        "k_proj / v_proj": (width, cfg.n_kv_heads * cfg.head_dim),
+        "gate / up / down": (width, hidden),
+        "lm_head": (width, cfg.vocab_size),
+    }
+    lines = [
+        f"book-keeping per layer at T = {positions} positions (T^2 = {positions**2:,}): "
+        "instantiate when d_in d_out <= T (d_in + d_out), else ghost norm"
+    ]
+    for name, (d_in, d_out) in shapes.items():
+        way = "instantiate" if instantiates(positions, d_in, d_out) else "ghost norm"
+        kept = d_in * d_out if way == "instantiate" else positions * (d_in + d_out)
+        lines.append(
+            f"  {name:<16} d_in x d_out {d_in} x {d_out} = {d_in * d_out:>9,}: {way}, "
+            f"keeps {4 * kept / 1024:,.0f} KiB a person (float32)"
+        )
+    return "\n".join(lines)
+
+
+def profile_table(base: Measurement, dp: Measurement, device: str, mode: str) -> str:
     """The DP step's top ops by self time, with the same ops' time in the non-DP step."""
     clock = "self CUDA time" if device == "cuda" else "self CPU time"
     top = sorted(dp.profile.items(), key=lambda item: -item[1][0])[:PROFILE_ROWS]
     lines = [
-        f"where the DP time goes: top {len(top)} ops by {clock}, one profiled DP step (a whole "
+        f"where the DP {mode} time goes: top {len(top)} ops by {clock}, one profiled DP step (a whole "
         "train_dp(max_steps=1) call) against one non-DP step",
         f"{'op':<52} {'DP_ms':>9} {'calls':>6} {'nonDP_ms':>9} {'calls':>6}",
     ]
@@ -524,7 +651,11 @@ def goal(ratio: float, bound: float) -> str:
 
 
 def report(
-    args: argparse.Namespace, probe: dict[str, Any], base: Measurement, dp: Measurement
+    args: argparse.Namespace,
+    probe: dict[str, Any],
+    base: Measurement,
+    dps: dict[str, Measurement],
+    interleaved: dict[str, list[list[float]]] | None = None,
 ) -> None:
     per_step = -(-args.units // args.batch)  # 1 / q
     if per_step == 1:
@@ -537,30 +668,50 @@ def report(
         f"logical batch {args.batch} (DP: {sampling}), physical {args.physical}, device "
         f"{args.device} ({probe['name']}, {probe['threads']} CPU threads)"
     )
-    print(table(base, dp))
+    print(table(base, dps))
+    print(norm_arithmetic(args))
+    line = (
+        f"preset={args.preset} seq={args.seq} batch={args.batch} device={args.device} "
+        f"base_ms_per_step={base.ms_per_step:.1f} base_tokens_per_s={base.tokens_per_s:.0f}"
+    )
+    if args.peak_tflops:
+        line += f" mfu_base={mfu(args, base):.4f}"
+    for mode, dp in dps.items():
+        line += " " + mode_report(args, mode, base, dp)
+    if interleaved:
+        line += " " + interleaved_report(interleaved)
+    print(line)
+
+
+def mode_report(args: argparse.Namespace, mode: str, base: Measurement, dp: Measurement) -> str:
+    """Print one DP mode's ratios and goals; its name=value pairs (suffixed by the mode)."""
     token_ratio = dp.ms_per_1k_tokens / base.ms_per_1k_tokens
     step_ratio = dp.ms_per_step / base.ms_per_step
     mem_ratio, raw_ratio = dp.above_mib / base.above_mib, dp.peak_mib / base.peak_mib
     median_ratio = dp.median_ms_per_1k_tokens / base.median_ms_per_1k_tokens
-    print(f"DP / non-DP time per 1,000 trained tokens: {token_ratio:.3f}x (the headline)")
-    print(f"DP / non-DP time per step: {step_ratio:.3f}x (means over the measured steps)")
-    print(f"DP / non-DP median over steps of time per 1,000 tokens: {median_ratio:.3f}x")
-    print(f"DP / non-DP peak memory above baseline: {mem_ratio:.3f}x (raw peaks: {raw_ratio:.3f}x)")
+    print(f"-- DP {mode} / non-DP")
+    print(f"time per 1,000 trained tokens: {token_ratio:.3f}x (the headline)")
+    print(f"time per step: {step_ratio:.3f}x (means over the measured steps)")
+    print(f"median over steps of time per 1,000 tokens: {median_ratio:.3f}x")
+    print(f"peak memory above baseline: {mem_ratio:.3f}x (raw peaks: {raw_ratio:.3f}x)")
     print(f"DP steps timed one by one (TrainSettings.on_step); {dp.note}")
     print(f"goal time <= {TIME_GOAL:.2f}x: {goal(token_ratio, TIME_GOAL)}")
     print(f"goal memory <= {MEMORY_GOAL:.2f}x: {goal(mem_ratio, MEMORY_GOAL)}")
     if token_ratio > TIME_GOAL and dp.profile:
-        print(profile_table(base, dp, args.device))
-    line = (
-        f"preset={args.preset} seq={args.seq} batch={args.batch} device={args.device} "
-        f"time_ratio={step_ratio:.3f} token_time_ratio={token_ratio:.3f} mem_ratio={mem_ratio:.3f} "
-        f"dp_ms_per_step={dp.ms_per_step:.1f} base_ms_per_step={base.ms_per_step:.1f} "
-        f"mem_ratio_raw={raw_ratio:.3f} dp_tokens_per_s={dp.tokens_per_s:.0f} "
-        f"base_tokens_per_s={base.tokens_per_s:.0f} token_time_ratio_median={median_ratio:.3f}"
-    )
+        print(profile_table(base, dp, args.device, mode))
+    short = SHORT[mode]
+    pairs = {
+        "time_ratio": f"{step_ratio:.3f}",
+        "token_time_ratio": f"{token_ratio:.3f}",
+        "mem_ratio": f"{mem_ratio:.3f}",
+        "dp_ms_per_step": f"{dp.ms_per_step:.1f}",
+        "mem_ratio_raw": f"{raw_ratio:.3f}",
+        "dp_tokens_per_s": f"{dp.tokens_per_s:.0f}",
+        "token_time_ratio_median": f"{median_ratio:.3f}",
+    }
     if args.peak_tflops:
-        line += f" mfu_dp={mfu(args, dp):.4f} mfu_base={mfu(args, base):.4f}"
-    print(line)
+        pairs["mfu_dp"] = f"{mfu(args, dp):.4f}"
+    return " ".join(f"{name}_{short}={value}" for name, value in pairs.items())
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -587,13 +738,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--threads", type=int, help="CPU threads a process (torch.set_num_threads; default torch's)"
     )
     add("--peak-tflops", type=float, help="bf16 dense peak of the GPU, for MFU (H100 SXM: 989)")
+    add(
+        "--clipping",
+        default="ghost,book_keeping",
+        help="DP clipping modes to measure, comma-separated (ghost,book_keeping); one in a child",
+    )
     add("--profile", action=argparse.BooleanOptionalAction, default=True, help="profile a step")
-    add("--child", choices=["probe", "base", "dp"], help=argparse.SUPPRESS)
+    add(
+        "--interleaved",
+        action=argparse.BooleanOptionalAction,
+        help="also time every mode in one process, steps in turn (default: on CPU)",
+    )
+    add("--child", choices=["probe", "base", "dp", "interleaved"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warmup < 1 or (args.steps is not None and args.steps < 1):
         parser.error("--warmup and --steps must be at least 1")
     if args.batch is not None and args.units is not None and args.units < args.batch:
         parser.error("--units must be at least --batch")
+    if args.child is None:
+        args.clipping = args.clipping.split(",")
+        if not args.clipping or set(args.clipping) - set(SHORT):
+            parser.error(f"--clipping takes modes from {sorted(SHORT)}")
+    elif args.child == "dp" and args.clipping not in SHORT:
+        parser.error(f"--clipping takes one of {sorted(SHORT)} in a DP child")
     return args
 
 
@@ -602,6 +769,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.child == "probe":
         print(json.dumps(child_probe(args.device, args.threads)))
         return 0
+    if args.child == "interleaved":
+        args.clipping = args.clipping.split(",")
+        print(json.dumps(child_interleaved(args)))
+        return 0
     if args.child in ("base", "dp"):
         measured = child_base(args) if args.child == "base" else child_dp(args)
         print(json.dumps(asdict(measured)))
@@ -609,11 +780,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         probe = resolve_defaults(args)
         base = measure(args, "base")
-        dp = measure(args, "dp")
+        dps = {mode: measure(args, mode) for mode in args.clipping}
+        interleaved = measure_interleaved(args) if args.interleaved else None
     except ChildFailed as failure:
         print(failure, file=sys.stderr)
         return 3
-    report(args, probe, base, dp)
+    report(args, probe, base, dps, interleaved)
     return 0
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# DP training on the GPU, in one short run: the correctness tests on CUDA, then DP against
-# non-private training of the `base` preset at seq 1024 (tokens/s, DP / non-DP ratios, MFU).
+# DP training on the GPU, in one short run: the correctness tests on CUDA, then DP (Opacus ghost
+# clipping and book-keeping clipping) against non-private training of the `small` and `base`
+# presets at seq 1024 (tokens/s, DP / non-DP ratios, MFU).
 #
 # Run it from the repository root of a machine with an NVIDIA H100 or H200 (a few minutes; the
-# time limits below keep the whole run under 10 minutes on one H100):
+# time limits below keep the whole run under 10 minutes on one H100; not yet run on a GPU):
 #
 #     bash benchmarks/gpu_check.sh
 #
@@ -12,12 +13,14 @@
 #   1. the GPU, its driver and memory (nvidia-smi) and the torch / CUDA versions;
 #   2. pytest's summary of tests/training and tests/privacy run on CUDA
 #      (STRONGROOM_TEST_DEVICE=cuda; stops at the first failure);
-#   3. benchmarks/dp_overhead.py's table for base at seq 1024, logical batch 64 in physical
-#      batches of 16, 5 measured steps, each mode in a fresh process (see that script);
-#   4. a summary: tokens/s for DP and non-DP, DP / non-DP time per token, per step and memory,
-#      MFU of each (bf16 dense peak from the GPU name: H100 SXM and H200 989 TFLOPS, H100 NVL
+#   3. benchmarks/dp_overhead.py's table for small, then base, at seq 1024, logical batch 64 in
+#      physical batches of 16, 5 measured steps, non-DP / DP ghost / DP book-keeping each in a
+#      fresh process (book-keeping under bf16 autocast like non-DP; ghost in float32);
+#   4. a summary per preset: tokens/s, DP / non-DP time per token, per step and memory of each
+#      DP mode, MFU (bf16 dense peak from the GPU name: H100 SXM and H200 989 TFLOPS, H100 NVL
 #      835, H100 PCIe 756; any other GPU: set PEAK_TFLOPS, else MFU is not computed);
-#   and, as the last line, `tests=pass|fail` followed by dp_overhead.py's name=value pairs.
+#   and, as the last line, `tests=pass|fail` followed by base's name=value pairs (`_ghost` and
+#   `_bk` suffixes: dp_overhead.py).
 #
 # Exit status: 0 when the tests passed and the benchmark ran, 1 when the tests failed (the
 # benchmark runs all the same), 3 when the benchmark failed or ran out of time, 2 (one line on
@@ -26,8 +29,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
-TESTS_LIMIT_S="${TESTS_LIMIT_S:-240}"
-BENCH_LIMIT_S="${BENCH_LIMIT_S:-300}"
+TESTS_LIMIT_S="${TESTS_LIMIT_S:-200}"
+BENCH_LIMIT_S="${BENCH_LIMIT_S:-180}" # each preset
 
 no_gpu() {
     echo "gpu_check: $1" >&2
@@ -62,35 +65,42 @@ tests_rc=0
 STRONGROOM_TEST_DEVICE=cuda timeout "$TESTS_LIMIT_S" \
     "$PY" -m pytest -q tests/training tests/privacy -x || tests_rc=$?
 
-# --- 3. DP against non-DP, base at seq 1024 -----------------------------------------------------
-bench_args=(--preset base --seq 1024 --device cuda --batch 64 --physical 16 --steps 5)
-[[ -z "$peak" ]] || bench_args+=(--peak-tflops "$peak")
-echo "== benchmarks/dp_overhead.py ${bench_args[*]} (limit ${BENCH_LIMIT_S} s)"
+# --- 3. DP against non-DP, small and base at seq 1024 --------------------------------------------
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-bench_rc=0
-timeout "$BENCH_LIMIT_S" "$PY" benchmarks/dp_overhead.py "${bench_args[@]}" | tee "$out" \
-    || bench_rc=$?
-last="$(tail -n 1 "$out")"
-if [[ $bench_rc -ne 0 || "$last" != preset=* ]]; then
-    echo "gpu_check: dp_overhead.py failed (exit $bench_rc; 124 = over ${BENCH_LIMIT_S} s)" >&2
-    exit 3
-fi
-
-# --- 4. summary ----------------------------------------------------------------------------------
-value() { tr ' ' '\n' <<<"$last" | sed -n "s/^$1=//p"; }
+value() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 tests="pass"
 [[ $tests_rc -eq 0 ]] || tests="fail"
+summaries=()
+last=""
+for preset in small base; do
+    bench_args=(--preset "$preset" --seq 1024 --device cuda --batch 64 --physical 16 --steps 5)
+    [[ -z "$peak" ]] || bench_args+=(--peak-tflops "$peak")
+    echo "== benchmarks/dp_overhead.py ${bench_args[*]} (limit ${BENCH_LIMIT_S} s)"
+    bench_rc=0
+    timeout "$BENCH_LIMIT_S" "$PY" benchmarks/dp_overhead.py "${bench_args[@]}" | tee "$out" \
+        || bench_rc=$?
+    last="$(tail -n 1 "$out")"
+    if [[ $bench_rc -ne 0 || "$last" != preset=* ]]; then
+        echo "gpu_check: dp_overhead.py failed for $preset (exit $bench_rc; 124 = over ${BENCH_LIMIT_S} s)" >&2
+        exit 3
+    fi
+    line="$preset: non-DP $(value "$last" base_tokens_per_s) tokens/s"
+    for mode in ghost bk; do
+        line+="; $mode $(value "$last" dp_tokens_per_s_$mode) tokens/s, time per token"
+        line+=" $(value "$last" token_time_ratio_$mode)x, per step $(value "$last" time_ratio_$mode)x,"
+        line+=" memory $(value "$last" mem_ratio_$mode)x"
+        [[ -z "$peak" ]] || line+=", MFU $(value "$last" mfu_dp_$mode)"
+    done
+    [[ -z "$peak" ]] || line+="; non-DP MFU $(value "$last" mfu_base)"
+    summaries+=("$line")
+done
+
+# --- 4. summary ----------------------------------------------------------------------------------
 echo "== summary"
 echo "GPU: $gpu_name"
 echo "tests on CUDA: $tests (pytest exit $tests_rc)"
-echo "tokens/s: DP $(value dp_tokens_per_s), non-DP $(value base_tokens_per_s)"
-echo "DP / non-DP: time per token $(value token_time_ratio)x, per step $(value time_ratio)x," \
-    "peak memory $(value mem_ratio)x"
-if [[ -n "$peak" ]]; then
-    echo "MFU (bf16 dense peak $peak TFLOPS): DP $(value mfu_dp), non-DP $(value mfu_base)"
-else
-    echo "MFU: not computed (unknown GPU: set PEAK_TFLOPS to its bf16 dense peak)"
-fi
+for line in "${summaries[@]}"; do echo "$line"; done
+[[ -n "$peak" ]] || echo "MFU: not computed (unknown GPU: set PEAK_TFLOPS to its bf16 dense peak)"
 echo "tests=$tests $last"
 [[ $tests_rc -eq 0 ]] || exit 1

@@ -174,6 +174,8 @@ def train_stage(
             model_preset=training.model_preset,
             parameters=result.model.num_parameters(),
             learning_rate=training.learning_rate,
+            clipping=training.clipping,
+            mixed_precision=training.mixed_precision,
             seconds=round(result.seconds, 2),
             steps=result.log.to_dict(),  # per step: loss, batch size, clip fraction; epsilon
         ).write(out_dir)

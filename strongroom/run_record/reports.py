@@ -118,6 +118,8 @@ class TrainReport(Report):
     model_preset: str
     parameters: int
     learning_rate: float
+    clipping: str = "ghost"  # TrainSettings.clipping (reports written before it: ghost)
+    mixed_precision: str = "off"  # bf16 autocast of the forward and backward (clipping float32)
     seconds: float
     steps: dict[str, Any]  # per-step log: stays in the pipeline's artifacts, not in MLflow
 

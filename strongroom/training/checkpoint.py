@@ -28,12 +28,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from strongroom.errors import PrivacyBudgetError
+
+if TYPE_CHECKING:  # torch is imported where states are saved and loaded: registration
+    import torch  # checks the corpus fingerprint here without paying for torch's import
 
 STATE_FILE = "train_state.pt"
 FORMAT = 2  # 1: keyed on the plan only, loaded with weights_only=False
@@ -161,6 +163,8 @@ def save_state(
         "noise_rng": _generator_state(noise_generator),
         "log": log.to_dict(),
     }
+    import torch
+
     partial = _partial(path)
     with open(partial, "wb") as handle:
         torch.save(state, handle)
@@ -174,6 +178,8 @@ def save_state(
 def load_state(path: str | Path, key: StateKey) -> dict[str, Any] | None:
     """The saved state, or None when there is none; PrivacyBudgetError when it is not a valid
     state or was saved under another key."""
+    import torch
+
     path = Path(path)
     if not path.exists():
         return None
@@ -286,6 +292,8 @@ def _shape_problem(state: Any) -> str:
         not isinstance(entry, list | tuple) or len(entry) != 3 for entry in history
     ):
         return "accountant history is not a list of (noise, rate, steps)"
+    import torch
+
     for name in ("sampler_rng", "noise_rng"):
         if state[name] is not None and not isinstance(state[name], torch.Tensor):
             return f"{name} is not a generator state"

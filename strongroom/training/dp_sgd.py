@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from strongroom.errors import PrivacyBudgetError
+from strongroom.model.artifact import load_decoder
 from strongroom.model.config import GemmaConfig
 from strongroom.model.gemma import GemmaDecoder
 from strongroom.privacy.mechanism import Epsilons, Mechanism
@@ -328,10 +329,4 @@ def save_checkpoint(path: str | Path, result: TrainResult) -> None:
     )
 
 
-def load_checkpoint(path: str | Path) -> GemmaDecoder:
-    """The model, in eval mode."""
-    data = torch.load(path, map_location="cpu", weights_only=True)
-    model = GemmaDecoder(GemmaConfig.from_dict(data["config"]))
-    model.load_state_dict(data["state_dict"])
-    model.eval()
-    return model
+load_checkpoint = load_decoder  # what save_checkpoint wrote (serving loads it the same way)

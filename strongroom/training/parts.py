@@ -3,6 +3,8 @@
 Built once per run (and per rank under torchrun). The loader draws exactly one Poisson batch per
 pass (training/sampling.py), the accountant is told the loader's exact rate, and unless a seed is
 given (tests, debugging) sampling and noise come from the CSPRNG (privacy/secure_rng.py).
+Opacus is imported when the parts are built, not with this module: evaluation and serving load
+checkpoints through training/dp_sgd.py without it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from strongroom.errors import PrivacyBudgetError
 from strongroom.model.gemma import GemmaDecoder, SequenceLoss
-from strongroom.privacy import norm_sampler  # noqa: F401  (registers the mixed norm sampler)
 from strongroom.privacy.plan import DPPlan
 from strongroom.privacy.secure_rng import use_secure_noise
 from strongroom.training.sampling import one_batch_per_pass
@@ -29,9 +30,9 @@ class Parts:
     """The live objects of one run."""
 
     engine: Any  # opacus PrivacyEngine (its accountant)
-    model: Any  # GradSampleModule around the decoder
-    optimizer: Any  # DPOptimizerFastGradientClipping
-    criterion: Any  # ghost-clipping loss wrapper
+    model: Any  # GradSampleModule (ghost) or BookKeepingModule around the decoder
+    optimizer: Any  # DPOptimizerFastGradientClipping (its distributed form under torchrun)
+    criterion: Any  # ghost: Opacus' two-backward loss wrapper; book-keeping: per-person losses
     loader: Any  # DPDataLoader: one Poisson batch per iteration
     sampler_rng: torch.Generator | None
     noise_rng: torch.Generator | None
@@ -90,16 +91,9 @@ def build_parts(
         wrapped: torch.nn.Module = DPDDP(model)
     else:
         wrapped = model
-    private_model, private_opt, criterion, private_loader = engine.make_private(
-        module=wrapped,
-        optimizer=optimizer,
-        criterion=SequenceLoss(model.cfg.pad_id),
-        data_loader=loader,
-        noise_multiplier=plan.noise_multiplier,
-        max_grad_norm=plan.max_grad_norm,
-        poisson_sampling=True,
-        noise_generator=noise_rng,
-        grad_sample_mode="ghost",
+    private = _book_keeping if settings.clipping == "book_keeping" else _ghost
+    private_model, private_opt, criterion, private_loader = private(
+        engine, wrapped, optimizer, loader, plan, noise_rng, model.cfg.pad_id
     )
     if abs(private_loader.sample_rate - plan.sampling_rate) > 1e-15:
         raise PrivacyBudgetError(
@@ -122,3 +116,66 @@ def build_parts(
         noise_rng,
         model.cfg.pad_id,
     )
+
+
+def _ghost(
+    engine: Any,
+    module: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loader: DataLoader,
+    plan: DPPlan,
+    noise_rng: torch.Generator | None,
+    pad_id: int,
+) -> tuple[Any, Any, Any, Any]:
+    """Opacus' own fast gradient clipping: the switch back to the library."""
+    from strongroom.privacy import norm_sampler  # noqa: F401  (registers the mixed norm sampler)
+
+    return engine.make_private(
+        module=module,
+        optimizer=optimizer,
+        criterion=SequenceLoss(pad_id),
+        data_loader=loader,
+        noise_multiplier=plan.noise_multiplier,
+        max_grad_norm=plan.max_grad_norm,
+        poisson_sampling=True,
+        noise_generator=noise_rng,
+        grad_sample_mode="ghost",
+    )
+
+
+def _book_keeping(
+    engine: Any,
+    module: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loader: DataLoader,
+    plan: DPPlan,
+    noise_rng: torch.Generator | None,
+    pad_id: int,
+) -> tuple[Any, Any, Any, Any]:
+    """Opacus' loader, optimizer and accountant as make_private builds them for ghost clipping;
+    the model's clipping is ours (training/book_keeping.py), so no Opacus hooks are attached."""
+    from opacus.data_loader import DPDataLoader
+    from opacus.optimizers import get_optimizer_class
+
+    from strongroom.training.book_keeping import BookKeepingModule
+
+    world = rank_and_world()[1]
+    private_loader = DPDataLoader.from_data_loader(loader, distributed=world > 1)
+    sample_rate = 1 / len(private_loader)
+    expected_batch_size = int(len(private_loader.dataset) * sample_rate)
+    if world > 1:  # as make_private: the per-rank expected batch
+        expected_batch_size /= world
+    optimizer_class = get_optimizer_class(
+        clipping="flat", distributed=world > 1, grad_sample_mode="ghost"
+    )
+    private_opt = optimizer_class(
+        optimizer=optimizer,
+        noise_multiplier=plan.noise_multiplier,
+        max_grad_norm=plan.max_grad_norm,
+        expected_batch_size=expected_batch_size,
+        loss_reduction="mean",
+        generator=noise_rng,
+        secure_mode=False,
+    )
+    criterion = SequenceLoss(pad_id, reduction="none")  # [b] per-person losses
+    return BookKeepingModule(module), private_opt, criterion, private_loader

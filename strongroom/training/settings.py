@@ -6,13 +6,21 @@ Defined once: the pipeline, its components, `strongroom run` configs and the tor
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from strongroom.privacy.mechanism import TOLERANCE
 
 # Most people in one float32 clipped sum: the size at which one person's effect on the sum is
 # measured <= C (tests/training/test_step.py); rounding of the sum grows with the batch.
 MAX_PHYSICAL_BATCH = 512
+CHOICES = {"clipping": ("ghost", "book_keeping"), "mixed_precision": ("off", "bf16")}
 
 
 class TrainSettings(BaseModel):
@@ -34,6 +42,18 @@ class TrainSettings(BaseModel):
         description=f"people per forward pass (at most {MAX_PHYSICAL_BATCH}); none: the whole "
         "logical batch, in passes of at most that many",
     )
+    # str, not Literal, for the command-line options derived from these fields (config.py)
+    clipping: str = Field(
+        default="book_keeping",  # beat ghost on benchmarks/dp_overhead.py (docs/training.md)
+        description="per-person clipping: book_keeping (one backward, weights' own gradients "
+        "off, clipped sums formed from kept activations: training/book_keeping.py) or ghost "
+        "(Opacus' fast gradient clipping, two backwards: the switch back to the library)",
+    )
+    mixed_precision: str = Field(
+        default="off",
+        description="bf16: forward and backward under bfloat16 autocast, norms and clipped sums "
+        "still float32 (book_keeping only: ghost clipping runs float32 throughout)",
+    )
     device: str = Field(default="auto", description="cpu | cuda | auto (cuda when available)")
     checkpoint_dir: str | None = Field(
         default=None, description="resumable state (a volume that outlives the pod); none: off"
@@ -53,6 +73,20 @@ class TrainSettings(BaseModel):
         if name not in PRESETS:
             raise ValueError(f"unknown model preset {name!r}; choose from {sorted(PRESETS)}")
         return name
+
+    @field_validator("clipping", "mixed_precision")
+    @classmethod
+    def _one_of(cls, value: str, info: ValidationInfo) -> str:
+        allowed = CHOICES[info.field_name]
+        if value not in allowed:
+            raise ValueError(f"{info.field_name} is one of {', '.join(allowed)}")
+        return value
+
+    @model_validator(mode="after")
+    def _autocast_needs_book_keeping(self) -> TrainSettings:
+        if self.mixed_precision != "off" and self.clipping != "book_keeping":
+            raise ValueError("mixed_precision bf16 needs clipping book_keeping")
+        return self
 
     @property
     def secure_rng(self) -> bool:

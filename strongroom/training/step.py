@@ -11,6 +11,7 @@ import torch
 
 from strongroom.model.gemma import shift
 from strongroom.privacy.plan import DPPlan
+from strongroom.training.book_keeping import BookKeepingModule
 from strongroom.training.parts import Parts, rank_and_world
 from strongroom.training.settings import MAX_PHYSICAL_BATCH, TrainSettings
 
@@ -38,6 +39,7 @@ def one_step(parts: Parts, plan: DPPlan, settings: TrainSettings) -> StepStats:
 
     stats = StepStats()
     device = next(parts.model.parameters()).device
+    bf16 = settings.mixed_precision == "bf16"  # book-keeping: clipping stays float32
     physical = settings.physical_batch_size or min(max(plan.units, 1), MAX_PHYSICAL_BATCH)
     with BatchMemoryManager(
         data_loader=parts.loader, max_physical_batch_size=physical, optimizer=parts.optimizer
@@ -47,7 +49,9 @@ def one_step(parts: Parts, plan: DPPlan, settings: TrainSettings) -> StepStats:
             if len(batch) == 0:
                 zero_grads(parts.optimizer)
             else:
-                add_clipped(parts, batch.to(device, non_blocking=True), plan.max_grad_norm, stats)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                    batch = batch.to(device, non_blocking=True)  # [b, T]
+                    add_clipped(parts, batch, plan.max_grad_norm, stats)
             parts.optimizer.step()  # skipped until the last physical batch: then noise, update
     return summed_over_ranks(stats, device)
 
@@ -55,22 +59,45 @@ def one_step(parts: Parts, plan: DPPlan, settings: TrainSettings) -> StepStats:
 def add_clipped(parts: Parts, batch: torch.Tensor, max_grad_norm: float, stats: StepStats) -> None:
     """The clipped per-person gradient sum of one physical batch ([b, T] tokens) into `.grad`.
 
-    Float32 throughout, whatever autocast the caller has on: under bfloat16 the per-person norms
-    and the clipped sum round at 2^-8, and ||S(D + x) - S(D)|| reached 1.53 C at 512 people, so
-    the noise would no longer cover one person. A faster exact path (per-person gradients in
-    float32 from bfloat16 activations, one-pass clipping) is future work; until then no autocast.
-    tests/training/test_step.py measures the sensitivity under CPU bfloat16 autocast.
+    Norms, clip factors and the clipped sum are float32 whatever autocast the caller has on:
+    under bfloat16 they round at 2^-8, and ||S(D + x) - S(D)|| reached 1.53 C at 512 people, so
+    the noise would no longer cover one person. Book-keeping clipping keeps the caller's autocast
+    for the forward and backward and upcasts what it keeps (training/book_keeping.py); Opacus'
+    ghost clipping cannot, so under it the whole pass runs without autocast.
+    tests/training/test_step.py and test_book_keeping.py measure the sensitivity under CPU
+    bfloat16 autocast.
     """
-    with torch.autocast(batch.device.type, enabled=False), _full_float32_matmuls():
-        inputs, targets = shift(batch)  # [b, T-1] each
+    inputs, targets = shift(batch)  # [b, T-1] each
+    with _full_float32_matmuls():
+        if isinstance(parts.model, BookKeepingModule):
+            loss = _book_keeping_pass(parts, inputs, targets, max_grad_norm)
+        else:
+            loss = _ghost_pass(parts, inputs, targets)
+    norms = parts.model.per_sample_gradient_norms  # [b]
+    stats.clipped += int((norms > max_grad_norm).sum())
+    stats.loss_sum += float(loss) * len(batch)
+    stats.people += len(batch)
+    stats.tokens += int((targets != parts.pad_id).sum())
+
+
+def _book_keeping_pass(
+    parts: Parts, inputs: torch.Tensor, targets: torch.Tensor, max_grad_norm: float
+) -> torch.Tensor:
+    """One forward and one backward, weights' own gradients off; the mean loss."""
+    with parts.model.one_pass() as model:
+        logits = model(inputs)  # [b, T-1, V]
+        losses = parts.criterion(logits.float(), targets)  # [b]
+        model.clipped_backward(losses, max_grad_norm)
+    return losses.detach().mean()
+
+
+def _ghost_pass(parts: Parts, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Opacus' two backwards (norms, then the reweighted loss), without autocast; the mean loss."""
+    with torch.autocast(inputs.device.type, enabled=False):
         logits = parts.model(inputs)  # [b, T-1, V]
         loss = parts.criterion(logits, targets)
         loss.backward()  # ghost clipping: norms, then the clipped per-person sum
-    norms = parts.model.per_sample_gradient_norms  # [b]
-    stats.clipped += int((norms > max_grad_norm).sum())
-    stats.loss_sum += float(loss.detach()) * len(batch)
-    stats.people += len(batch)
-    stats.tokens += int((targets != parts.pad_id).sum())
+    return loss.detach()
 
 
 @contextmanager

@@ -53,3 +53,36 @@ def test_torchrun_two_ranks_trains_the_single_process_plan(tmp_path):
     assert report["evidence"]["resumed_from_step"] == 6
     assert report["evidence"]["mechanism"] == plan.mechanism.to_dict()
     assert not list((tmp_path / "state").iterdir())
+
+
+def test_torchrun_two_ranks_with_book_keeping_clipping(tmp_path):
+    """Each rank clips its share in one backward; Opacus' distributed optimizer sums and noises."""
+    np.save(tmp_path / "train.npy", _tokens(40))
+    CorpusReport(
+        privacy_unit="patient_id", units_train=40, units_eval=0, truncated=0, max_seq_len=32,
+        source_sha256="1" * 64,
+    ).write(tmp_path)  # fmt: skip
+    out = tmp_path / "out"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        "-m", "strongroom.training.launch", "--corpus", str(tmp_path), "--out", str(out),
+        "--model-preset", "tiny", "--target-epsilon", "3", "--delta", "1e-3", "--batch-size", "8",
+        "--epochs", "2", "--physical-batch-size", "2", "--clipping", "book_keeping",
+        "--max-steps", "3", "--seal-key-file", str(tmp_path / "seal.key"),
+    ]  # fmt: skip
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads((out / "train_report.json").read_text())
+    plan = make_plan(
+        PrivacyParams(target_epsilon=3, delta=1e-3, batch_size=8, epochs=2),
+        units=40,
+        privacy_unit="patient",
+    )
+    assert report["clipping"] == "book_keeping"
+    assert report["evidence"]["mechanism"] == plan.mechanism.after(3).to_dict()
+    assert len(report["steps"]["batch_sizes"]) == 3
+    assert all(
+        np.isfinite(report["steps"]["losses"][i]) or report["steps"]["batch_sizes"][i] == 0
+        for i in range(3)
+    )

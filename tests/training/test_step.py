@@ -39,13 +39,17 @@ def _parts(plan, **settings):
     return build_parts(model, _tokens(plan.units), plan, TrainSettings(device=DEVICE, **settings))
 
 
-def test_physical_batches_give_the_update_of_one_pass():
+CLIPPINGS = ["ghost", "book_keeping"]
+
+
+@pytest.mark.parametrize("clipping", CLIPPINGS)
+def test_physical_batches_give_the_update_of_one_pass(clipping):
     """BatchMemoryManager: 3 people per pass accumulate to the same step as all at once."""
     plan = _plan(40, 8, sigma=0.0)  # noise off (so no epsilon): the updates must match
     runs = []
     for size in (None, 3):
-        parts = _parts(plan, seed=2, physical_batch_size=size)
-        settings = TrainSettings(physical_batch_size=size)
+        parts = _parts(plan, seed=2, physical_batch_size=size, clipping=clipping)
+        settings = TrainSettings(physical_batch_size=size, clipping=clipping)
         sizes = [one_step(parts, plan, settings).people]
         grads = [p.grad.clone() for p in parts.optimizer.params]  # the first step's gradient
         sizes += [one_step(parts, plan, settings).people for _ in range(2)]
@@ -57,9 +61,10 @@ def test_physical_batches_give_the_update_of_one_pass():
         assert torch.allclose(a, b, atol=1e-5)
 
 
-def test_noise_std_is_sigma_times_clip_norm_over_the_logical_batch():
+@pytest.mark.parametrize("clipping", CLIPPINGS)
+def test_noise_std_is_sigma_times_clip_norm_over_the_logical_batch(clipping):
     plan = _plan(200, 10)
-    parts = _parts(plan)
+    parts = _parts(plan, clipping=clipping)
     zero_grads(parts.optimizer)  # no data gradient: what the step adds is the noise alone
     assert parts.optimizer.pre_step()  # accumulate, add noise, scale by the logical batch
     noise = torch.cat([p.grad.flatten() for p in parts.optimizer.params]).double().cpu()
@@ -86,20 +91,22 @@ def test_poisson_batch_sizes_follow_binomial_n_q():
     assert stats.chisquare(obs, exp * obs.sum() / exp.sum()).pvalue > 1e-3
 
 
-def test_accountant_uses_the_loaders_exact_rate():
+@pytest.mark.parametrize("clipping", CLIPPINGS)
+def test_accountant_uses_the_loaders_exact_rate(clipping):
     """Opacus would account 1/int(1/q): 1/92 for a loader that samples at 1/93."""
     plan = _plan(186, 2)  # ceil(186 / 2) = 93 batches an epoch
     assert plan.sampling_rate == 1 / 93
-    parts = _parts(plan)
+    parts = _parts(plan, clipping=clipping)
     assert parts.loader.sample_rate == 1 / 93
     zero_grads(parts.optimizer)
     parts.optimizer.step()
     assert parts.engine.accountant.history == [(plan.noise_multiplier, 1 / 93, 1)]
 
 
-def test_early_stop_records_the_epsilon_of_the_steps_taken():
+@pytest.mark.parametrize("clipping", CLIPPINGS)
+def test_early_stop_records_the_epsilon_of_the_steps_taken(clipping):
     plan = _plan(40, 4, epochs=2.0)
-    settings = TrainSettings(max_steps=3, device=DEVICE)
+    settings = TrainSettings(max_steps=3, device=DEVICE, clipping=clipping)
     result = train_dp(_tokens(40), preset("tiny"), plan, settings, progress=False)
     assert result.steps == 3 and result.stopped_early and plan.steps == 20
     assert result.epsilon == plan.mechanism.after(3).epsilons().reported < plan.planned_epsilon
@@ -121,9 +128,10 @@ def test_default_secure_noise_and_sampling_have_the_right_law():
     assert stats.kstest(noise.numpy() / expected, "norm").pvalue > 1e-3  # Gaussian, not just std
 
 
-def test_default_secure_randomness_trains_within_the_plan():
+@pytest.mark.parametrize("clipping", CLIPPINGS)
+def test_default_secure_randomness_trains_within_the_plan(clipping):
     plan = _plan(40, 4)
-    settings = TrainSettings(device=DEVICE)
+    settings = TrainSettings(device=DEVICE, clipping=clipping)
     assert settings.secure_rng  # the default
     result = train_dp(_tokens(40), preset("tiny"), plan, settings, progress=False)
     assert result.steps == plan.steps and result.epsilon == plan.planned_epsilon
@@ -149,7 +157,7 @@ def test_one_person_moves_the_clipped_sum_by_at_most_c_under_bf16_autocast():
     model = GemmaDecoder(replace(preset("demo"), max_seq_len=128))
     assert MAX_PHYSICAL_BATCH == 512
     tokens = torch.from_numpy(_tokens(1, 128).astype(np.int64)).repeat(512, 1)  # [512, 128]
-    parts = build_parts(model, _tokens(512, 128), plan, TrainSettings(seed=0))
+    parts = build_parts(model, _tokens(512, 128), plan, TrainSettings(seed=0, clipping="ghost"))
     with_x = _clipped_sum(parts, tokens, clip)
     without_x = _clipped_sum(parts, tokens[:511], clip)
     assert bool((parts.model.per_sample_gradient_norms > clip).all())
