@@ -85,13 +85,23 @@ def _artifact_location(tracking_uri: str) -> str | None:
 
 
 def use_store(tracking_uri: str) -> None:
-    """Point MLflow (tracking and registry) at `tracking_uri`, prepared."""
+    """Point this process's MLflow (tracking and registry) at `tracking_uri`, prepared. MLflow
+    also writes the URI into the environment for child processes; that is undone, so a run
+    started later in this process (a test, a notebook) does not silently use this store."""
+    import os
+
     import mlflow
 
+    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     prepare_store(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     mlflow.set_experiment(EXPERIMENT)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _log_artifacts(reports: dict[str, Path], card: str, facts: dict[str, Any]) -> None:
