@@ -98,7 +98,7 @@ def corpus_op(
     records: dict,
     corpus: Output[Dataset],
 ):
-    """One byte-level example per person, split by person."""
+    """One byte-level example per person, split by person; canaries planted for the audit."""
     from strongroom.run_record.params import RecordsParams
     from strongroom.stages import corpus_stage
 
@@ -110,5 +110,6 @@ def corpus_op(
             corpus.path,
             max_seq_len=params.max_seq_len,
             eval_fraction=params.eval_fraction,
+            canaries=params.canaries,
         )
     )

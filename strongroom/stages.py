@@ -92,7 +92,13 @@ def deidentify_stage(
 
 
 def corpus_stage(
-    deid_dir: str, contract: str, out_dir: str, *, max_seq_len: int, eval_fraction: float
+    deid_dir: str,
+    contract: str,
+    out_dir: str,
+    *,
+    max_seq_len: int,
+    eval_fraction: float,
+    canaries: int,
 ) -> dict[str, Any]:
     result = corpus_build.build_corpus(
         Path(deid_dir) / deid.DEIDENTIFIED_FILE,
@@ -100,6 +106,7 @@ def corpus_stage(
         out_dir,
         max_seq_len=max_seq_len,
         eval_fraction=eval_fraction,
+        canaries=canaries,
     )
     _carry_fingerprint(DeidReport.load(deid_dir), CorpusReport.load(out_dir), out_dir)
     return {"units_train": result.units_train, "units_eval": result.units_eval}

@@ -10,6 +10,8 @@ import pytest
 from strongroom.records.contract import Contract, load_contract
 from strongroom.records.demo import write_demo_records
 
+CANARIES = 16  # planted in the shared corpus: the audit runs on every registered test version
+
 
 @pytest.fixture(scope="session")
 def contract() -> Contract:
@@ -39,8 +41,9 @@ def stage_dirs(tmp_path_factory: pytest.TempPathFactory, demo_csv: Path) -> dict
         dirs["validate"], "hospital_encounters", str(root / "key"), dirs["deid"]
     )
     stages.corpus_stage(
-        dirs["deid"], "hospital_encounters", dirs["corpus"], max_seq_len=256, eval_fraction=0.2
-    )
+        dirs["deid"], "hospital_encounters", dirs["corpus"], max_seq_len=256, eval_fraction=0.2,
+        canaries=CANARIES,
+    )  # fmt: skip
     return dirs
 
 

@@ -33,6 +33,13 @@ class RecordsParams(BaseModel):
     deid_shards: int = Field(default=1, ge=1, description="de-identification fan-out")
     max_seq_len: int = Field(default=512, ge=16, description="bytes per person's example")
     eval_fraction: float = Field(default=0.1, gt=0, lt=1, description="people held out")
+    canaries: int = Field(
+        default=128,
+        ge=0,
+        le=100_000,
+        description="fabricated persons planted for the privacy audit, each trained on with "
+        "probability 1/2 (counted in N); 0: no audit of the guarantee",
+    )
 
 
 class ReleaseParams(BaseModel):

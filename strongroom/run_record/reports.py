@@ -106,6 +106,7 @@ class CorpusReport(Report):
     units_eval: int
     truncated: int
     max_seq_len: int
+    canaries: int = 0  # fabricated persons planted for the audit (units_train holds the included)
     source_sha256: str = ""  # the records' fingerprint, carried from validation to training
 
 
