@@ -15,12 +15,12 @@ from strongroom.components.records import (
     validate_op,
 )
 from strongroom.components.release import gate_op, promote_op, register_op
-from strongroom.components.training import evaluate_op, train_op
+from strongroom.components.training import audit_op, evaluate_op, train_op
 
 
 @dsl.pipeline(
     name="strongroom-train-and-gate",
-    description="Ingest, validate, de-identify, DP-train, evaluate, register and gate a model.",
+    description="Ingest, validate, de-identify, DP-train, evaluate, audit, register and gate a model.",
 )
 def train_and_gate(records: dict, privacy: dict, training: dict, release: dict) -> Artifact:
     ingested = ingest_op(records=records).set_display_name("ingest")
@@ -41,6 +41,9 @@ def train_and_gate(records: dict, privacy: dict, training: dict, release: dict) 
     )
     trained.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)
     evaluated = evaluate_op(model=trained.outputs["model"], corpus=corpus.outputs["corpus"])
+    audited = audit_op(
+        model=trained.outputs["model"], corpus=corpus.outputs["corpus"], release=release
+    )
     registered = register_op(
         records=records,
         release=release,
@@ -49,6 +52,7 @@ def train_and_gate(records: dict, privacy: dict, training: dict, release: dict) 
         corpus=corpus.outputs["corpus"],
         model=trained.outputs["model"],
         evaluation=evaluated.outputs["evaluation"],
+        audit=audited.outputs["audit"],
     )
     gate = gate_op(release=release, version=registered.outputs["version"])
     with dsl.If(gate.outputs["Output"] == True, name="gate-passed"):  # noqa: E712

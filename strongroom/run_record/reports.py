@@ -130,3 +130,13 @@ class EvalReport(Report):
     token_loss: float
     perplexity: float
     units: int
+
+
+class AuditReport(Report):
+    """What the audit measured; `evidence` is sealed by the audit step (run_record/evidence.py):
+    its facts, the delta it tested and the fingerprints of the weights and corpus it audited."""
+
+    FILE: ClassVar[str] = "audit_report.json"
+
+    evidence: dict[str, Any]
+    seconds: float

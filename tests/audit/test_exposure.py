@@ -4,11 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from strongroom.audit.exposure import (
     exposure_from_rank,
     extrapolated_exposure,
     sampled_exposure,
+    skewnorm_moments_fit,
 )
 
 
@@ -34,3 +36,9 @@ def test_extrapolation_reads_the_tail_of_the_fitted_distribution():
     assert got == pytest.approx(expected, abs=0.3)
     capped = extrapolated_exposure(secret_loss=-50, candidate_losses=candidates, space_bits=33.2)
     assert capped == 33.2
+
+
+def test_the_moments_fit_recovers_a_skew_normal():
+    samples = stats.skewnorm.rvs(4.0, loc=2.0, scale=3.0, size=200_000, random_state=2)
+    shape, location, scale = skewnorm_moments_fit(samples)
+    assert (shape, location, scale) == pytest.approx((4.0, 2.0, 3.0), rel=0.1)

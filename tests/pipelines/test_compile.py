@@ -10,6 +10,7 @@ def test_compile_writes_ir_that_loads_back(tmp_path):
     spec = yaml.safe_load(out.read_text())
     tasks = spec["root"]["dag"]["tasks"]
     assert {"ingest-op", "validate-op", "merge-deid-op", "train-op", "gate-op"} <= set(tasks)
+    assert "audit-op" in tasks["register-op"]["dependentTasks"]  # audited before registered
     assert "deidentify-op" in out.read_text()  # inside the ParallelFor over shards
     assert "nvidia.com/gpu" in out.read_text()  # training asks for a GPU node on Kubeflow
     inputs = spec["root"]["inputDefinitions"]["parameters"]
