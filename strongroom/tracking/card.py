@@ -49,7 +49,7 @@ def _rate(value: float | None, low: float | None, high: float | None) -> str:
     return f"{value:.4g} ({_fmt(low)} to {_fmt(high)})"
 
 
-def _audit_section(facts: Facts) -> str:
+def audit_section(facts: Facts) -> str:
     """What the privacy audit measured: evidence for the guarantee, not part of it."""
     a, p = facts.audit, facts.privacy
     if a.confidence is None:
@@ -148,7 +148,7 @@ All runs on the same records registered in this store, composed: epsilon
 - held-out loss (per {p.unit_name}): {_fmt(facts.eval.loss)}; perplexity: {_fmt(facts.eval.perplexity)}
   on {_fmt(facts.eval.units)} {p.unit_name}s never used in training
 
-{_audit_section(facts)}
+{audit_section(facts)}
 ## Model
 
 - parameters: {_fmt(facts.model.parameters)}; preset: {facts.model.preset}
