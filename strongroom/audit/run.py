@@ -3,9 +3,10 @@ rates (never a secret, a record or a person's loss).
 
 - one-run lower bound: canary scores are their negated mean loss (loss threshold), guesses on
   the included / excluded draw (one_run.py);
-- exposure: each canary's secret ranked among `candidates` random secrets with the same prefix
-  (exposure.py), averaged over included and over excluded canaries; canaries extracted: included
-  canaries whose secret the model completes greedily, digit for digit;
+- exposure: the secret of each of the first EXPOSED canaries ranked among `candidates` random
+  secrets with the same prefix (exposure.py), averaged over included and over excluded ones;
+  canaries extracted: included canaries whose secret the model completes greedily, digit for
+  digit (all of them);
 - membership inference: training persons (canaries left out) against held-out persons
   (membership.py);
 - memorisation: greedy completion of training and held-out persons' examples (memorisation.py).
@@ -25,7 +26,8 @@ from strongroom.model.gemma import GemmaDecoder
 from strongroom.training.evaluate import person_losses
 
 CONFIDENCE = 0.95
-CANDIDATES = 127  # random secrets per canary: sampled exposure resolves up to 7 bits
+CANDIDATES = 63  # random secrets per canary, to which the skew-normal is fitted
+EXPOSED = 64  # canaries whose exposure is measured (the first ones; extraction: all of them)
 MAX_MEMBERS = 5000  # training persons scored for membership inference (a uniform sample)
 MEMORISATION_SAMPLES = 64  # persons per side completed greedily
 _PREFIX, _SUFFIX = 64, 32  # memorisation: tokens given, tokens asked for (at most)
@@ -73,25 +75,28 @@ def split_members(train_tokens: np.ndarray, canaries: Canaries) -> np.ndarray:
 def canary_exposures(
     model: GemmaDecoder, canaries: Canaries, *, candidates: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(extrapolated exposure per canary [m], secret extracted by greedy decoding [m])."""
+    """(extrapolated exposure of the first EXPOSED canaries, secret extracted by greedy
+    decoding, for every canary [m]). The draw is independent of the order, so the first ones
+    are a fair sample; exposure costs `candidates` + 1 sequences a canary, extraction one."""
     space_bits = canaries.secret_length * math.log2(len(canaries.alphabet))
     symbols = np.frombuffer(canaries.alphabet.encode(), dtype=np.uint8).astype(np.int64)
-    bits, extracted = [], []
-    for row in range(canaries.count):
-        start, end = (
-            int(canaries.secret_start[row]),
-            int(canaries.secret_start[row]) + (canaries.secret_length),
+    length = canaries.secret_length
+    prefixes = [canaries.tokens[i, : canaries.secret_start[i]] for i in range(canaries.count)]
+    secrets = np.stack([
+        canaries.tokens[i, start : start + length] for i, start in enumerate(canaries.secret_start)
+    ]).astype(np.int64)[:, None]  # fmt: skip
+    _, greedy = scoring.secret_scores(model, prefixes, secrets)  # [m, 1]
+    exposed = min(EXPOSED, canaries.count)
+    others = symbols[rng.integers(0, len(symbols), size=(exposed, candidates, length))]
+    options = np.concatenate([secrets[:exposed], others], axis=1)  # [e, 1 + K, L]: secret first
+    losses, _ = scoring.secret_scores(model, prefixes[:exposed], options)
+    bits = [
+        exposure.extrapolated_exposure(
+            secret_loss=row[0], candidate_losses=row[1:], space_bits=space_bits
         )
-        prefix, secret = canaries.tokens[row, :start], canaries.tokens[row, start:end]
-        others = symbols[rng.integers(0, len(symbols), size=(candidates, len(secret)))]
-        options = np.concatenate([secret[None].astype(np.int64), others])
-        losses = scoring.continuation_losses(model, prefix, options)
-        bits.append(exposure.extrapolated_exposure(
-            secret_loss=losses[0], candidate_losses=losses[1:], space_bits=space_bits
-        ))  # fmt: skip
-        completion = scoring.greedy_completions(model, prefix[None], canaries.secret_length)[0]
-        extracted.append(bool(np.array_equal(completion, secret)))
-    return np.asarray(bits), np.asarray(extracted)
+        for row in losses
+    ]
+    return np.asarray(bits), greedy[:, 0]
 
 
 def _membership(members: np.ndarray, nonmembers: np.ndarray) -> dict[str, float | None]:
@@ -143,12 +148,13 @@ def _canary_measures(
     )
     bits, extracted = canary_exposures(model, canaries, candidates=candidates, rng=rng)
     inside = canaries.included
+    measured = inside[: len(bits)]
     return {
         "epsilon_lower_bound": bound.epsilon,
         "guesses": bound.guesses,
         "correct_guesses": bound.correct,
-        "exposure_included": float(bits[inside].mean()) if inside.any() else None,
-        "exposure_excluded": float(bits[~inside].mean()) if (~inside).any() else None,
+        "exposure_included": float(bits[measured].mean()) if measured.any() else None,
+        "exposure_excluded": float(bits[~measured].mean()) if (~measured).any() else None,
         "exposure_max": float(bits.max()),
         "exposure_space_bits": canaries.secret_length * math.log2(len(canaries.alphabet)),
         "canaries_extracted": int(extracted[inside].sum()),
