@@ -183,7 +183,8 @@ def main() -> int:
           f"{reference if reference is None else round(reference, 4)}")  # fmt: skip
     print("epsilon  claimed   sigma   bound right/r  exp_in exp_out    auc tpr@1%    loss  ratio")
     pairs = {"units": args.units, "canaries": args.canaries, "preset": args.preset,
-             "steps": first["steps"], "reference_loss": reference}  # fmt: skip
+             "steps": first["steps"],
+             "reference_loss": None if reference is None else round(reference, 4)}  # fmt: skip
     within = True
     for epsilon, run in runs.items():
         print(_row(epsilon, run, reference))

@@ -18,7 +18,7 @@ _PRIVACY_ROWS = [
     ("sampling rate", "privacy.sampling_rate", "Poisson, per person"),
     ("steps", "privacy.steps", ""),
     ("clipping norm", "privacy.max_grad_norm", "per person, float32"),
-    ("people in training", "privacy.units", "N, treated as public"),
+    ("people in training", "privacy.units", "N (the audit's included canaries too), public"),
     ("secure randomness", "privacy.secure_rng", "sampling and noise from the OS CSPRNG"),
 ]
 

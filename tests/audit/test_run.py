@@ -101,7 +101,8 @@ def test_without_noise_membership_inference_separates_the_people(with_noise, wit
 
 
 def test_the_audit_reports_counts_and_rates_only_under_the_facts_names(without_noise):
-    facts = AuditFacts(**vars(without_noise))  # every result is a fact, nothing else
+    assert set(vars(without_noise)) == set(AuditFacts.model_fields)  # one name per measure
+    facts = AuditFacts(**vars(without_noise))
     assert facts.canaries == 64 and facts.confidence == 0.95
     assert facts.exposure_space_bits == pytest.approx(10 * math.log2(10))
     for value in vars(without_noise).values():
