@@ -78,7 +78,7 @@ secret) were planted in the corpus, each trained on with probability 1/2 like an
   chance), highest {_bits(a.exposure_max)}; secrets extracted by greedy decoding:
   {_fmt(a.canaries_extracted)}
 - loss-threshold membership inference, training vs held-out {p.unit_name}s (intervals at
-  {_fmt(a.confidence)}): AUC {_rate(a.mia_auc, a.mia_auc_low, a.mia_auc_high)}; true-positive rate
+  {a.confidence:.0%}): AUC {_rate(a.mia_auc, a.mia_auc_low, a.mia_auc_high)}; true-positive rate
   at 1% false positives {_rate(a.mia_tpr_at_1pct_fpr, a.mia_tpr_at_1pct_fpr_low, a.mia_tpr_at_1pct_fpr_high)},
   at 0.1% {_rate(a.mia_tpr_at_01pct_fpr, a.mia_tpr_at_01pct_fpr_low, a.mia_tpr_at_01pct_fpr_high)}
 - memorisation (an example's start -> its next tokens, greedy): exact {_fmt(a.memorised_exact_train)},
@@ -88,7 +88,7 @@ secret) were planted in the corpus, each trained on with probability 1/2 like an
 
 A lower bound is what an attack proved, not what the model leaks at most: the accountant's
 epsilon above is the guarantee. The audit's statistics are computed on trained-on {p.unit_name}s
-and are outside the guarantee, like the evaluation below.
+and are outside the guarantee, like the evaluation above.
 """
 
 
