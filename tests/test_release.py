@@ -168,3 +168,24 @@ def test_registration_refuses_an_audit_of_other_weights_or_an_edited_one(store, 
     report.write(edited)
     with pytest.raises(SealError, match="audit evidence: seal does not verify"):
         register_stage(**given, audit_dir=str(edited))
+
+
+def test_no_canary_secret_reaches_the_card_the_tags_or_the_records(store, stage_dirs, tmp_path):
+    from strongroom.corpus.canaries import Canaries
+    from strongroom.corpus.tokenizer import decode
+
+    uri, _, versions, root = store
+    canaries = Canaries.load(stage_dirs["corpus"])
+    secrets = [
+        decode(row[start : start + canaries.secret_length])
+        for row, start in zip(canaries.tokens, canaries.secret_start, strict=True)
+    ]
+    version = store_client(uri).get_model_version("m", versions["secure"])
+    published = [
+        version.description,
+        json.dumps(dict(version.tags)),
+        json.dumps(_record(uri, versions["secure"], tmp_path)),
+        (root / "secure-audit" / "audit_report.json").read_text(),
+    ]
+    assert all(len(s) == 10 and s.isdigit() for s in secrets)
+    assert not [s for s in secrets for text in published if s in text]
