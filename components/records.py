@@ -102,7 +102,8 @@ def corpus_op(
     records: dict,
     corpus: Output[Dataset],
 ):
-    """One byte-level example per person, on the side of the split de-identification chose."""
+    """One byte-level example per person, on the side of the split de-identification chose;
+    canaries planted for the audit."""
     from strongroom.run_record.params import RecordsParams
     from strongroom.stages import corpus_stage
 
@@ -113,5 +114,6 @@ def corpus_op(
             params.contract,
             corpus.path,
             max_seq_len=params.max_seq_len,
+            canaries=params.canaries,
         )
     )

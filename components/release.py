@@ -16,6 +16,7 @@ def register_op(
     corpus: Input[Dataset],
     model: Input[Model],
     evaluation: Input[Artifact],
+    audit: Input[Artifact],
 ) -> NamedTuple("Registered", [("version", str), ("model_uri", str)]):
     """MLflow run + pyfunc model (weights + sealed run record) + card; a new version tagged with
     the facts; an entry in the privacy ledger."""
@@ -35,6 +36,7 @@ def register_op(
         corpus_dir=corpus.path,
         model_dir=model.path,
         eval_dir=evaluation.path,
+        audit_dir=audit.path,
     )
     return namedtuple("Registered", ["version", "model_uri"])(out["version"], out["model_uri"])
 

@@ -1,4 +1,4 @@
-"""Training stages: DP-SGD training and held-out evaluation."""
+"""Training stages: DP-SGD training, held-out evaluation and the privacy audit."""
 
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
@@ -50,3 +50,26 @@ def evaluate_op(
     results = evaluate_stage(model.path, corpus.path, evaluation.path)
     for name, value in results.items():
         metrics.log_metric(name, value)
+
+
+@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
+def audit_op(
+    model: Input[Model],
+    corpus: Input[Dataset],
+    release: dict,
+    audit: Output[Artifact],
+    metrics: Output[Metrics],
+):
+    """Privacy audit of the trained model: canaries (one-run epsilon lower bound, exposure),
+    membership inference and memorisation; sealed for the gate."""
+    import logging
+
+    from strongroom.run_record.params import ReleaseParams
+    from strongroom.stages import audit_stage
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    where = ReleaseParams.model_validate(release)
+    results = audit_stage(model.path, corpus.path, audit.path, seal_key_file=where.seal_key_file)
+    for name, value in results.items():
+        if value is not None:  # not measured (no canaries, no held-out people): no metric
+            metrics.log_metric(name, value)

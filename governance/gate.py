@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from strongroom.config import load_yaml_model
 from strongroom.run_record.facts import Facts
@@ -33,16 +33,24 @@ class Rule(BaseModel):
     description: str = ""
     fact: str  # a recorded fact, e.g. privacy.epsilon
     op: Literal["<=", "<", ">=", ">", "==", "!="]
-    value: float | int | bool | str
+    value: float | int | bool | str | None = None  # a bound; or
+    value_of: str | None = None  # another fact as the bound, e.g. privacy.epsilon
+    alarm: str = ""  # said first, in capitals, when the rule fails (a leak, not a setting)
 
-    @field_validator("fact")
+    @field_validator("fact", "value_of")
     @classmethod
-    def _known_fact(cls, name: str) -> str:
+    def _known_fact(cls, name: str | None) -> str | None:
         from strongroom.run_record.facts import fact_names
 
-        if name not in fact_names():
+        if name is not None and name not in fact_names():
             raise ValueError(f"unknown fact {name!r}; facts are: {', '.join(fact_names())}")
         return name
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Rule:
+        if (self.value is None) == (self.value_of is None):
+            raise ValueError("a rule takes exactly one of value and value_of")
+        return self
 
 
 class Policy(BaseModel):
@@ -98,16 +106,19 @@ def check_rule(rule: Rule, facts: Facts | None) -> RuleResult:
     actual = facts.get(rule.fact)
     if actual is None:
         return RuleResult(rule.id, False, f"fact {rule.fact!r} was not recorded")
+    bound = facts.get(rule.value_of) if rule.value_of else rule.value
+    if bound is None:
+        return RuleResult(rule.id, False, f"fact {rule.value_of!r} was not recorded")
+    named = f"{rule.value_of} = {bound!r}" if rule.value_of else repr(bound)
     try:
-        passed = bool(_OPS[rule.op](actual, rule.value))
+        passed = bool(_OPS[rule.op](actual, bound))
     except TypeError:
-        return RuleResult(
-            rule.id, False, f"{rule.fact}={actual!r} cannot be compared with {rule.value!r}"
-        )
+        return RuleResult(rule.id, False, f"{rule.fact}={actual!r} cannot be compared with {named}")
     verdict = "holds" if passed else "does not hold"
-    return RuleResult(
-        rule.id, passed, f"{rule.fact} = {actual!r} {rule.op} {rule.value!r} {verdict}"
-    )
+    reason = f"{rule.fact} = {actual!r} {rule.op} {named} {verdict}"
+    if not passed and rule.alarm:
+        reason = f"{rule.alarm.upper()}: {reason}"
+    return RuleResult(rule.id, passed, reason)
 
 
 def evaluate_policy(

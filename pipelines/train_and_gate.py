@@ -31,13 +31,13 @@ from strongroom.components.records import (
     validate_op,
 )
 from strongroom.components.release import gate_op, promote_op, register_op
-from strongroom.components.training import evaluate_op, train_op
+from strongroom.components.training import audit_op, evaluate_op, train_op
 from strongroom.pipelines.cluster import wire
 from strongroom.pipelines.cluster_settings import ClusterSettings
 
 PIPELINE = {
     "name": "strongroom-train-and-gate",
-    "description": "Ingest, validate, de-identify, DP-train, evaluate, register and gate a model.",
+    "description": "Ingest, validate, de-identify, DP-train, evaluate, audit, register and gate a model.",
 }
 
 
@@ -75,6 +75,11 @@ def build_pipeline(*, resumable: bool, cluster: ClusterSettings | None = None) -
         evaluated = step(
             evaluate_op(model=trained.outputs["model"], corpus=corpus.outputs["corpus"])
         )
+        audited = step(
+            audit_op(
+                model=trained.outputs["model"], corpus=corpus.outputs["corpus"], release=release
+            )
+        )
         registered = step(
             register_op(
                 records=records,
@@ -84,6 +89,7 @@ def build_pipeline(*, resumable: bool, cluster: ClusterSettings | None = None) -
                 corpus=corpus.outputs["corpus"],
                 model=trained.outputs["model"],
                 evaluation=evaluated.outputs["evaluation"],
+                audit=audited.outputs["audit"],
             )
         )
         gate = step(gate_op(release=release, version=registered.outputs["version"]))

@@ -227,6 +227,34 @@ def _keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    """The version's sealed audit (measured by the pipeline's audit step; the canaries' secrets
+    stay with the corpus, so it is read, not rerun) and whether it contradicts the guarantee."""
+    from strongroom.release import checked_facts
+    from strongroom.run_record.seal import load_verify_key
+    from strongroom.tracking.card import audit_section
+
+    name, version = _split_ref(args.ref)
+    key = load_verify_key(args.seal_public_key)
+    facts, problems = checked_facts(args.tracking_uri, name, version, key)
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    if facts is None:
+        return 3
+    print(audit_section(facts))
+    bound, claimed = facts.audit.epsilon_lower_bound, facts.privacy.epsilon
+    if bound is None:
+        print("NOT AUDITED: no empirical lower bound was recorded for this version")
+        return 3
+    if bound > claimed:
+        print(
+            f"PRIVACY GUARANTEE FALSIFIED: lower bound {bound:.3f} > claimed epsilon {claimed:.3f}"
+        )
+        return 3
+    print(f"audit consistent: lower bound {bound:.3f} <= claimed epsilon {claimed:.3f}")
+    return 3 if problems else 0
+
+
 def _ledger(args: argparse.Namespace) -> int:
     from strongroom.run_record.seal import load_verify_key
     from strongroom.tracking import ledger
@@ -429,6 +457,18 @@ def build_parser() -> argparse.ArgumentParser:
     keyg = sub.add_parser("keygen", help="make an approver key pair (private + .pub)")
     keyg.add_argument("key_file", help="where the private key goes (must not exist)")
     keyg.set_defaults(func=_keygen)
+
+    aud = sub.add_parser(
+        "audit", help="canaries, one-run lower bound, membership inference of a version"
+    )
+    aud.add_argument("ref", help="MODEL/VERSION")
+    aud.add_argument(
+        "--seal-public-key",
+        default="",
+        help="public key of the pipeline's seal (file; or $STRONGROOM_SEAL_PUBLIC_KEY)",
+    )
+    _tracking_arg(aud)
+    aud.set_defaults(func=_audit)
 
     led = sub.add_parser("ledger", help="cumulative epsilon per data set and privacy unit")
     led.add_argument("--data", help="records fingerprint (sha256, or its start); default: all")

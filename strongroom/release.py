@@ -23,11 +23,13 @@ from strongroom.records.validate import REPORT_HTML
 from strongroom.run_record.evidence import (
     RECORD_FILE,
     artifact_digests,
+    audit_problems,
     check_record,
     make_record,
 )
 from strongroom.run_record.facts import Facts, LedgerFacts, build_facts
 from strongroom.run_record.reports import (
+    AuditReport,
     CorpusReport,
     DeidReport,
     EvalReport,
@@ -39,7 +41,13 @@ from strongroom.stages import CHECKPOINT, STAGING
 
 
 def collect_facts(
-    contract: str, validate_dir: str, deid_dir: str, corpus_dir: str, model_dir: str, eval_dir: str
+    contract: str,
+    validate_dir: str,
+    deid_dir: str,
+    corpus_dir: str,
+    model_dir: str,
+    eval_dir: str,
+    audit: AuditReport | None = None,
 ) -> Facts:
     """Everything the card and the gate need, from the stages' reports (counts, no values)."""
     spec = load_contract(contract)
@@ -50,7 +58,24 @@ def collect_facts(
         corpus=CorpusReport.load(corpus_dir),
         train=TrainReport.load(model_dir),
         evaluation=EvalReport.load(eval_dir),
+        audit=audit,
     )
+
+
+def verified_audit(
+    audit_dir: str, training: dict[str, Any], key: Ed25519PublicKey
+) -> AuditReport | None:
+    """The audit step's report when its seal verifies and it audited these weights on this
+    corpus at the run's delta; StrongroomError otherwise. No folder: no audit (its facts stay
+    unrecorded, and shipped policies fail the version)."""
+    if not audit_dir:
+        return None
+    report = AuditReport.load(audit_dir)
+    body = verified(report.evidence, key, what="audit evidence")
+    problems = audit_problems(body, training)
+    if problems:
+        raise StrongroomError("cannot register: " + "; ".join(problems))
+    return report
 
 
 def epsilon_series(train: TrainReport) -> dict[str, list[tuple[int, float]]]:
@@ -94,6 +119,7 @@ def register_stage(
     corpus_dir: str,
     model_dir: str,
     eval_dir: str,
+    audit_dir: str = "",
 ) -> dict[str, Any]:
     from strongroom.privacy.mechanism import Mechanism
     from strongroom.tracking import ledger
@@ -102,7 +128,10 @@ def register_stage(
     key = load_signing_key(seal_key_file)
     train = TrainReport.load(model_dir)
     evidence = verified(train.evidence, key.public_key(), what="training evidence")
-    facts = collect_facts(contract, validate_dir, deid_dir, corpus_dir, model_dir, eval_dir)
+    audit = verified_audit(audit_dir, evidence, key.public_key())
+    facts = collect_facts(
+        contract, validate_dir, deid_dir, corpus_dir, model_dir, eval_dir, audit=audit
+    )
     _check_custody(facts, evidence, corpus_dir, model_dir)
     # Runs registering together on one SQLite store take turns here, so each sealed record
     # counts every run registered before it (the gate re-reads the live ledger anyway).
@@ -137,6 +166,7 @@ def register_stage(
                 "validation_html": Path(validate_dir) / REPORT_HTML,
                 "deidentify": Path(deid_dir) / DeidReport.FILE,
                 "corpus": Path(corpus_dir) / CorpusReport.FILE,
+                **({"audit": Path(audit_dir) / AuditReport.FILE} if audit_dir else {}),
             },
         )
         ledger.record_run(

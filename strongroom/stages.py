@@ -97,12 +97,15 @@ def deidentify_stage(
     }
 
 
-def corpus_stage(deid_dir: str, contract: str, out_dir: str, *, max_seq_len: int) -> dict[str, Any]:
+def corpus_stage(
+    deid_dir: str, contract: str, out_dir: str, *, max_seq_len: int, canaries: int
+) -> dict[str, Any]:
     result = corpus_build.build_corpus(
         Path(deid_dir) / deid.DEIDENTIFIED_FILE,
         load_contract(contract),
         out_dir,
         max_seq_len=max_seq_len,
+        canaries=canaries,
     )
     _carry_fingerprint(DeidReport.load(deid_dir), CorpusReport.load(out_dir), out_dir)
     return {"units_train": result.units_train, "units_eval": result.units_eval}
@@ -192,3 +195,51 @@ def evaluate_stage(model_dir: str, corpus_dir: str, out_dir: str) -> dict[str, A
     metrics = held_out_loss(model, np.load(Path(corpus_dir) / corpus_build.EVAL_FILE))
     EvalReport(**metrics).write(out_dir)
     return metrics
+
+
+def audit_stage(
+    model_dir: str, corpus_dir: str, out_dir: str, *, seal_key_file: str
+) -> dict[str, Any]:
+    """Audit the trained model on its canaries and people (strongroom/audit/run.py) and seal
+    what it measured with the pipeline's key: the gate reads this, not anything editable."""
+    import time
+    from dataclasses import asdict
+
+    from strongroom.audit.run import audit_model
+    from strongroom.corpus.canaries import Canaries
+    from strongroom.run_record.evidence import make_audit_evidence
+    from strongroom.run_record.reports import AuditReport, TrainReport
+    from strongroom.run_record.seal import load_signing_key, verified
+    from strongroom.training.checkpoint import fingerprint_tokens
+    from strongroom.training.dp_sgd import load_checkpoint
+
+    key = load_signing_key(seal_key_file)
+    trained = verified(
+        TrainReport.load(model_dir).evidence, key.public_key(), what="training evidence"
+    )
+    started = time.monotonic()
+    tokens = np.load(Path(corpus_dir) / corpus_build.TRAIN_FILE)
+    result = audit_model(
+        load_checkpoint(Path(model_dir) / CHECKPOINT),
+        train_tokens=tokens,
+        eval_tokens=np.load(Path(corpus_dir) / corpus_build.EVAL_FILE),
+        canaries=Canaries.load(corpus_dir),
+        delta=float(trained["mechanism"]["delta"]),
+    )
+    evidence = make_audit_evidence(
+        audit=asdict(result), delta=float(trained["mechanism"]["delta"]),
+        corpus_sha256=fingerprint_tokens(tokens), model_file=Path(model_dir) / CHECKPOINT, key=key,
+    )  # fmt: skip
+    AuditReport(evidence=evidence, seconds=round(time.monotonic() - started, 2)).write(out_dir)
+    claimed = float(max(trained["epsilons"]["prv"], trained["epsilons"]["pld"]))
+    if result.epsilon_lower_bound is not None and result.epsilon_lower_bound > claimed:
+        log.error(
+            "PRIVACY AUDIT: the empirical lower bound %.3f exceeds the claimed epsilon %.3f: "
+            "the run leaks more than its guarantee says (noise or clipping not as recorded)",
+            result.epsilon_lower_bound, claimed,
+        )  # fmt: skip
+    return {
+        "epsilon_lower_bound": result.epsilon_lower_bound,
+        "exposure_included": result.exposure_included,
+        "mia_auc": result.mia_auc,
+    }

@@ -10,6 +10,8 @@ import pytest
 from strongroom.demo.hospital import write_demo_records
 from strongroom.records.contract import Contract, load_contract
 
+CANARIES = 16  # planted in the shared corpus: the audit runs on every registered test version
+
 
 @pytest.fixture(scope="session")
 def contract() -> Contract:
@@ -40,7 +42,9 @@ def stage_dirs(tmp_path_factory: pytest.TempPathFactory, demo_csv: Path) -> dict
         dirs["validate"], "hospital_encounters", str(root / "key"), dirs["deid"],
         split=HeldOutSplit(eval_fraction=0.2),
     )  # fmt: skip
-    stages.corpus_stage(dirs["deid"], "hospital_encounters", dirs["corpus"], max_seq_len=256)
+    stages.corpus_stage(
+        dirs["deid"], "hospital_encounters", dirs["corpus"], max_seq_len=256, canaries=CANARIES
+    )
     return dirs
 
 
@@ -50,7 +54,7 @@ def store(stage_dirs, tmp_path_factory):
     file, {"secure": version, "seeded": version}, root)."""
     from strongroom.privacy.plan import PrivacyParams
     from strongroom.release import register_stage
-    from strongroom.stages import evaluate_stage, train_stage
+    from strongroom.stages import audit_stage, evaluate_stage, train_stage
     from strongroom.training.settings import TrainSettings
 
     root = tmp_path_factory.mktemp("release")
@@ -58,17 +62,19 @@ def store(stage_dirs, tmp_path_factory):
     versions = {}
     for name, seed, epochs in (("secure", None, 1.0), ("seeded", 3, 2.0)):
         model_dir, eval_dir = str(root / f"{name}-model"), str(root / f"{name}-eval")
+        audit_dir = str(root / f"{name}-audit")
         train_stage(
             stage_dirs["corpus"], model_dir, contract="hospital_encounters",
             privacy=PrivacyParams(target_epsilon=4.0, delta=1e-5, batch_size=4, epochs=epochs),
             training=TrainSettings(model_preset="tiny", seed=seed), seal_key_file=key_file,
         )  # fmt: skip
         evaluate_stage(model_dir, stage_dirs["corpus"], eval_dir)
+        audit_stage(model_dir, stage_dirs["corpus"], audit_dir, seal_key_file=key_file)
         registered = register_stage(
             tracking_uri=uri, model_name="m", contract="hospital_encounters",
             seal_key_file=key_file, validate_dir=stage_dirs["validate"],
             deid_dir=stage_dirs["deid"], corpus_dir=stage_dirs["corpus"], model_dir=model_dir,
-            eval_dir=eval_dir,
+            eval_dir=eval_dir, audit_dir=audit_dir,
         )  # fmt: skip
         versions[name] = registered["version"]
     return uri, f"{key_file}.pub", versions, root

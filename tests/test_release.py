@@ -132,3 +132,60 @@ def test_the_ledger_composes_both_runs_on_the_same_people(store, tmp_path, capsy
     assert main(["ledger", "--tracking-uri", uri, "--seal-public-key", key_file]) == 0
     printed = capsys.readouterr().out
     assert "runs 2" in printed and f"cumulative epsilon {total.reported:.4f}" in printed
+
+
+def test_the_audit_reaches_the_card_the_gate_and_the_audit_command(store, capsys):
+    uri, key_file, versions, _ = store
+    card = store_client(uri).get_model_version("m", versions["secure"]).description
+    assert "## Privacy audit" in card and "consistent with the claimed epsilon" in card
+    decision = gate_version(uri, "m", versions["secure"], "hipaa", key_file)
+    assert _rule(decision, "audit_lower_bound_within_claim")["passed"]
+    assert decision["facts"]["audit.canaries"] == 16
+    ref = f"m/{versions['secure']}"
+    assert main(["audit", ref, "--tracking-uri", uri, "--seal-public-key", key_file]) == 0
+    printed = capsys.readouterr().out
+    assert "audit consistent: lower bound" in printed and "membership inference" in printed
+
+
+def test_registration_refuses_an_audit_of_other_weights_or_an_edited_one(store, stage_dirs):
+    from strongroom.errors import StrongroomError
+    from strongroom.release import register_stage
+    from strongroom.run_record.reports import AuditReport
+    from strongroom.run_record.seal import SealError
+
+    uri, key_file, _, root = store
+    given = dict(
+        tracking_uri=uri, model_name="m", contract="hospital_encounters",
+        seal_key_file=key_file.removesuffix(".pub"), validate_dir=stage_dirs["validate"],
+        deid_dir=stage_dirs["deid"], corpus_dir=stage_dirs["corpus"],
+        model_dir=str(root / "secure-model"), eval_dir=str(root / "secure-eval"),
+    )  # fmt: skip
+    with pytest.raises(StrongroomError, match="the audit measured other weights"):
+        register_stage(**given, audit_dir=str(root / "seeded-audit"))
+    report = AuditReport.load(root / "secure-audit")
+    report.evidence["audit"]["epsilon_lower_bound"] = 0.0001  # "the audit found nothing"
+    edited = root / "edited-audit"
+    report.write(edited)
+    with pytest.raises(SealError, match="audit evidence: seal does not verify"):
+        register_stage(**given, audit_dir=str(edited))
+
+
+def test_no_canary_secret_reaches_the_card_the_tags_or_the_records(store, stage_dirs, tmp_path):
+    from strongroom.corpus.canaries import Canaries
+    from strongroom.corpus.tokenizer import decode
+
+    uri, _, versions, root = store
+    canaries = Canaries.load(stage_dirs["corpus"])
+    secrets = [
+        decode(row[start : start + canaries.secret_length])
+        for row, start in zip(canaries.tokens, canaries.secret_start, strict=True)
+    ]
+    version = store_client(uri).get_model_version("m", versions["secure"])
+    published = [
+        version.description,
+        json.dumps(dict(version.tags)),
+        json.dumps(_record(uri, versions["secure"], tmp_path)),
+        (root / "secure-audit" / "audit_report.json").read_text(),
+    ]
+    assert all(len(s) == 10 and s.isdigit() for s in secrets)
+    assert not [s for s in secrets for text in published if s in text]

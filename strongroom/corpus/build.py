@@ -7,12 +7,14 @@ model and would only invite memorisation.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from strongroom.corpus.canaries import make_canaries
 from strongroom.corpus.tokenizer import encode, pad_batch
 from strongroom.errors import StrongroomError
 from strongroom.records.contract import Contract, Treatment
@@ -31,6 +33,7 @@ class CorpusResult:
     units_eval: int
     truncated: int  # examples cut at max_seq_len
     max_seq_len: int
+    canaries: int = 0  # planted (about half of them are among units_train)
 
 
 def text_columns(contract: Contract) -> list[str]:
@@ -65,8 +68,13 @@ def build_corpus(
     output_dir: str | Path,
     *,
     max_seq_len: int,
+    canaries: int = 0,
+    canary_rng: random.Random | None = None,
 ) -> CorpusResult:
-    """Write train.npy / eval.npy ([units, max_seq_len] int16 tokens, PAD-padded) and a report."""
+    """Write train.npy / eval.npy ([units, max_seq_len] int16 tokens, PAD-padded) and a report.
+
+    With `canaries`, that many fabricated persons are drawn (canaries.py); the included ones are
+    appended to train.npy as persons like any other, the draw is kept in canaries.npz."""
     frame = read_strings(records_path)
     columns = text_columns(contract)
     unit_col = contract.privacy_unit
@@ -77,9 +85,15 @@ def build_corpus(
         (held_out if _is_held_out(rows, records_path) else train).append(ids)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    np.save(output_dir / TRAIN_FILE, pad_batch(train, max_seq_len))
+    planted = make_canaries(
+        contract, columns, count=canaries, max_seq_len=max_seq_len, rng=canary_rng
+    )
+    train_tokens = np.concatenate([pad_batch(train, max_seq_len), planted.tokens[planted.included]])
+    np.save(output_dir / TRAIN_FILE, train_tokens)
     np.save(output_dir / EVAL_FILE, pad_batch(held_out, max_seq_len))
-    result = CorpusResult(len(train), len(held_out), truncated, max_seq_len)
+    if canaries:
+        planted.save(output_dir)
+    result = CorpusResult(len(train_tokens), len(held_out), truncated, max_seq_len, canaries)
     write_json(
         output_dir / REPORT_JSON,
         {
@@ -88,6 +102,7 @@ def build_corpus(
             "units_eval": result.units_eval,
             "truncated": truncated,
             "max_seq_len": max_seq_len,
+            "canaries": canaries,
             "text_columns": columns,
             "tokenizer": "bytes+pad/bos/eos (259)",
         },

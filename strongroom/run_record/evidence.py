@@ -65,6 +65,38 @@ def make_evidence(
     )
 
 
+def make_audit_evidence(
+    *,
+    audit: dict[str, Any],
+    delta: float,
+    corpus_sha256: str,
+    model_file: str | Path,
+    key: Ed25519PrivateKey,
+) -> dict[str, Any]:
+    """The audit step's sealed account: its facts and what they were measured on."""
+    return seal(
+        {
+            "audit": audit,  # AuditFacts by name: counts, rates, bits (no secret, no record)
+            "delta": delta,  # the delta the one-run bound tested (the run's)
+            "corpus_sha256": corpus_sha256,
+            "model_sha256": file_sha256(model_file),
+        },
+        key,
+    )
+
+
+def audit_problems(audit: dict[str, Any], training: dict[str, Any]) -> list[str]:
+    """Why a (verified) audit does not belong to a (verified) training run, if it does not."""
+    problems = []
+    if audit["model_sha256"] != training["model_sha256"]:
+        problems.append("the audit measured other weights than training sealed")
+    if audit["corpus_sha256"] != training["corpus_sha256"]:
+        problems.append("the audit read another corpus than training did")
+    if audit["delta"] != training["mechanism"]["delta"]:
+        problems.append("the audit tested another delta than the run's")
+    return problems
+
+
 def make_record(
     facts: Facts,
     evidence: dict[str, Any],

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from strongroom.privacy.mechanism import Epsilons, Mechanism
 from strongroom.run_record.reports import (
+    AuditReport,
     CorpusReport,
     DeidReport,
     EvalReport,
@@ -84,6 +85,35 @@ class EvalFacts(_Group):
     units: int
 
 
+class AuditFacts(_Group):
+    """The privacy audit (strongroom/audit/run.py AuditResult, same names); None: not measured
+    (no canaries planted, no held-out people, or a run registered without an audit)."""
+
+    canaries: int | None = None  # fabricated persons planted, each trained on with probability 1/2
+    epsilon_lower_bound: float | None = None  # one-run bound (Steinke et al. 2023)
+    confidence: float | None = None  # of the lower bound and every interval
+    guesses: int | None = None
+    correct_guesses: int | None = None
+    exposure_included: float | None = None  # mean bits over included canaries (Carlini 2019)
+    exposure_excluded: float | None = None  # the same over excluded ones: the baseline
+    exposure_max: float | None = None
+    exposure_space_bits: float | None = None  # log2 of the number of possible secrets
+    canaries_extracted: int | None = None  # included canaries whose secret greedy decoding gives
+    mia_auc: float | None = None  # loss-threshold membership inference, training vs held-out
+    mia_auc_low: float | None = None
+    mia_auc_high: float | None = None
+    mia_tpr_at_1pct_fpr: float | None = None
+    mia_tpr_at_1pct_fpr_low: float | None = None
+    mia_tpr_at_1pct_fpr_high: float | None = None
+    mia_tpr_at_01pct_fpr: float | None = None
+    mia_tpr_at_01pct_fpr_low: float | None = None
+    mia_tpr_at_01pct_fpr_high: float | None = None
+    memorised_exact_train: float | None = None  # prefix -> exact suffix, training persons
+    memorised_near_train: float | None = None  # within 10% edit distance
+    memorised_exact_heldout: float | None = None  # the same on held-out persons: the baseline
+    memorised_near_heldout: float | None = None
+
+
 class DataFacts(_Group):
     contract: str
     sha256: str  # fingerprint of the records: the ledger's key
@@ -103,6 +133,7 @@ class Facts(_Group):
     corpus: CorpusFacts
     eval: EvalFacts
     data: DataFacts
+    audit: AuditFacts = AuditFacts()
     ledger: LedgerFacts = LedgerFacts()
 
     def get(self, name: str) -> Any:
@@ -175,7 +206,10 @@ def build_facts(
     corpus: CorpusReport,
     train: TrainReport,
     evaluation: EvalReport,
+    audit: AuditReport | None = None,
 ) -> Facts:
+    """The facts of a run; the audit's are read from its sealed evidence, verified by the
+    caller (release.py) against training's."""
     evidence = train.evidence
     kind, name, column = unit
     return Facts(
@@ -209,4 +243,5 @@ def build_facts(
             loss=evaluation.loss, perplexity=evaluation.perplexity, units=evaluation.units
         ),
         data=DataFacts(contract=validation.contract, sha256=validation.source_sha256),
+        audit=AuditFacts(**audit.evidence["audit"]) if audit is not None else AuditFacts(),
     )

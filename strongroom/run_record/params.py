@@ -40,6 +40,13 @@ class RecordsParams(BaseModel):
     split_seed: int = Field(
         default=0, ge=0, description="seed of the held-out split (public; independent of the key)"
     )
+    canaries: int = Field(
+        default=128,
+        ge=0,
+        le=100_000,
+        description="fabricated persons planted for the privacy audit, each trained on with "
+        "probability 1/2 (counted in N); 0: no audit of the guarantee",
+    )
 
 
 class ReleaseParams(BaseModel):

@@ -106,6 +106,7 @@ class CorpusReport(Report):
     units_eval: int
     truncated: int
     max_seq_len: int
+    canaries: int = 0  # fabricated persons planted for the audit (units_train holds the included)
     source_sha256: str = ""  # the records' fingerprint, carried from validation to training
 
 
@@ -131,3 +132,13 @@ class EvalReport(Report):
     token_loss: float
     perplexity: float
     units: int
+
+
+class AuditReport(Report):
+    """What the audit measured; `evidence` is sealed by the audit step (run_record/evidence.py):
+    its facts, the delta it tested and the fingerprints of the weights and corpus it audited."""
+
+    FILE: ClassVar[str] = "audit_report.json"
+
+    evidence: dict[str, Any]
+    seconds: float

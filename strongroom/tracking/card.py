@@ -18,7 +18,7 @@ _PRIVACY_ROWS = [
     ("sampling rate", "privacy.sampling_rate", "Poisson, per person"),
     ("steps", "privacy.steps", ""),
     ("clipping norm", "privacy.max_grad_norm", "per person, float32"),
-    ("people in training", "privacy.units", "N, treated as public"),
+    ("people in training", "privacy.units", "N (the audit's included canaries too), public"),
     ("secure randomness", "privacy.secure_rng", "sampling and noise from the OS CSPRNG"),
 ]
 
@@ -37,6 +37,59 @@ def _release_note(facts: Facts) -> str:
         "sampling and noise, so the guarantee below does not hold. Use it for tests only; every "
         "shipped policy fails it.\n"
     )
+
+
+def _bits(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.2f} bits"
+
+
+def _rate(value: float | None, low: float | None, high: float | None) -> str:
+    if value is None:
+        return "not measured"
+    return f"{value:.4g} ({_fmt(low)} to {_fmt(high)})"
+
+
+def audit_section(facts: Facts) -> str:
+    """What the privacy audit measured: evidence for the guarantee, not part of it."""
+    a, p = facts.audit, facts.privacy
+    if a.confidence is None:
+        return "## Privacy audit\n\nNo audit was recorded for this version.\n"
+    if a.epsilon_lower_bound is None:
+        bound = "no canaries were planted: no empirical lower bound"
+    else:
+        verdict = (
+            "consistent with the claimed epsilon"
+            if a.epsilon_lower_bound <= p.epsilon
+            else "**ABOVE THE CLAIMED EPSILON: the guarantee does not hold for what ran**"
+        )
+        bound = (
+            f"**{a.epsilon_lower_bound:.3f}** at {a.confidence:.0%} confidence "
+            f"({a.correct_guesses} of {a.guesses} membership guesses right on {a.canaries} "
+            f"canaries): {verdict} ({_fmt(p.epsilon)})"
+        )
+    return f"""## Privacy audit (evidence for the guarantee, measured after training)
+
+{a.canaries} fabricated {p.unit_name}s ("canaries", each with a random {_fmt(a.exposure_space_bits)}-bit
+secret) were planted in the corpus, each trained on with probability 1/2 like any {p.unit_name}.
+
+- one-run empirical epsilon lower bound (Steinke, Nasr & Jagielski 2023): {bound}
+- canary exposure (Carlini et al. 2019, skew-normal extrapolation): trained-on
+  {_bits(a.exposure_included)}, never seen {_bits(a.exposure_excluded)} (about 1.44 bits is
+  chance), highest {_bits(a.exposure_max)}; secrets extracted by greedy decoding:
+  {_fmt(a.canaries_extracted)}
+- loss-threshold membership inference, training vs held-out {p.unit_name}s (intervals at
+  {a.confidence:.0%}): AUC {_rate(a.mia_auc, a.mia_auc_low, a.mia_auc_high)}; true-positive rate
+  at 1% false positives {_rate(a.mia_tpr_at_1pct_fpr, a.mia_tpr_at_1pct_fpr_low, a.mia_tpr_at_1pct_fpr_high)},
+  at 0.1% {_rate(a.mia_tpr_at_01pct_fpr, a.mia_tpr_at_01pct_fpr_low, a.mia_tpr_at_01pct_fpr_high)}
+- memorisation (an example's start -> its next tokens, greedy): exact {_fmt(a.memorised_exact_train)},
+  near-exact {_fmt(a.memorised_near_train)} for training {p.unit_name}s; exact
+  {_fmt(a.memorised_exact_heldout)}, near-exact {_fmt(a.memorised_near_heldout)} for held-out
+  ones (what the record format alone predicts)
+
+A lower bound is what an attack proved, not what the model leaks at most: the accountant's
+epsilon above is the guarantee. The audit's statistics are computed on trained-on {p.unit_name}s
+and are outside the guarantee, like the evaluation above.
+"""
 
 
 def render_card(model_name: str, facts: Facts) -> str:
@@ -95,6 +148,7 @@ All runs on the same records registered in this store, composed: epsilon
 - held-out loss (per {p.unit_name}): {_fmt(facts.eval.loss)}; perplexity: {_fmt(facts.eval.perplexity)}
   on {_fmt(facts.eval.units)} {p.unit_name}s never used in training
 
+{audit_section(facts)}
 ## Model
 
 - parameters: {_fmt(facts.model.parameters)}; preset: {facts.model.preset}

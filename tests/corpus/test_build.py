@@ -3,6 +3,7 @@ from pathlib import Path
 import numpy as np
 
 from strongroom.corpus.build import text_columns
+from strongroom.corpus.canaries import Canaries
 from strongroom.corpus.tokenizer import BOS, PAD, decode, encode
 from strongroom.records.io import read_json
 
@@ -10,9 +11,12 @@ from strongroom.records.io import read_json
 def test_one_example_per_person_split_by_person(stage_dirs, demo_frame):
     train = np.load(Path(stage_dirs["corpus"]) / "train.npy")
     held_out = np.load(Path(stage_dirs["corpus"]) / "eval.npy")
-    assert len(train) + len(held_out) == demo_frame["patient_id"].nunique()
-    assert (train[:, 0] == BOS).all() and train.shape[1] == 256
     report = read_json(Path(stage_dirs["corpus"]) / "corpus_report.json")
+    planted = Canaries.load(stage_dirs["corpus"])
+    assert planted is not None and report["canaries"] == planted.count
+    persons = len(train) - int(planted.included.sum())  # included canaries are persons too
+    assert persons + len(held_out) == demo_frame["patient_id"].nunique()
+    assert (train[:, 0] == BOS).all() and train.shape[1] == 256
     assert report["units_train"] == len(train) and report["units_eval"] == len(held_out)
 
 

@@ -2,7 +2,7 @@ import pytest
 from strongroom.governance.gate import evaluate_policy, load_policy
 
 from strongroom.errors import ConfigError
-from strongroom.run_record.facts import Facts, LedgerFacts
+from strongroom.run_record.facts import AuditFacts, Facts, LedgerFacts
 
 GOOD = Facts.model_validate(
     {
@@ -21,6 +21,17 @@ GOOD = Facts.model_validate(
         "corpus": {"max_seq_len": 512, "truncated": 0, "units_train": 2000},
         "eval": {"loss": 2.0, "perplexity": 7.4, "units": 200},
         "data": {"contract": "hospital_encounters", "sha256": "1" * 64},
+        "audit": {
+            "canaries": 128, "epsilon_lower_bound": 0.0, "confidence": 0.95, "guesses": 8,
+            "correct_guesses": 5, "exposure_included": 1.5, "exposure_excluded": 1.4,
+            "exposure_max": 4.0, "exposure_space_bits": 33.2, "canaries_extracted": 0,
+            "mia_auc": 0.51, "mia_auc_low": 0.47, "mia_auc_high": 0.55,
+            "mia_tpr_at_1pct_fpr": 0.01, "mia_tpr_at_1pct_fpr_low": 0.005,
+            "mia_tpr_at_1pct_fpr_high": 0.02, "mia_tpr_at_01pct_fpr": 0.001,
+            "mia_tpr_at_01pct_fpr_low": 0.0, "mia_tpr_at_01pct_fpr_high": 0.004,
+            "memorised_exact_train": 0.0, "memorised_near_train": 0.0,
+            "memorised_exact_heldout": 0.0, "memorised_near_heldout": 0.0,
+        },
         "ledger": {"cumulative_epsilon": 3.9, "runs": 1},
     }
 )  # fmt: skip
@@ -97,3 +108,30 @@ def test_invalid_policy_lists_every_error(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_policy(path)
     assert len(error.value.problems) >= 3
+
+
+@pytest.mark.parametrize("policy", ["hipaa", "bank"])
+def test_an_audit_bound_above_the_claimed_epsilon_fails_loudly(policy):
+    leaky = _with(audit={"epsilon_lower_bound": 5.2, "correct_guesses": 64, "guesses": 64})
+    decision = evaluate_policy(load_policy(policy), leaky)
+    failed = {r.id: r.reason for r in decision.rules if not r.passed}
+    assert list(failed) == ["audit_lower_bound_within_claim"]
+    reason = failed["audit_lower_bound_within_claim"]
+    assert reason.startswith("PRIVACY GUARANTEE FALSIFIED BY THE AUDIT")
+    assert "audit.epsilon_lower_bound = 5.2 <= privacy.epsilon = 3.9 does not hold" in reason
+
+
+def test_a_version_without_an_audit_fails_the_audit_rule():
+    unaudited = GOOD.model_copy(update={"audit": AuditFacts()})
+    failed = [r for r in evaluate_policy(load_policy("hipaa"), unaudited).rules if not r.passed]
+    assert [r.id for r in failed] == ["audit_lower_bound_within_claim"]
+    assert failed[0].reason == "fact 'audit.epsilon_lower_bound' was not recorded"
+
+
+def test_a_rule_takes_one_bound_and_only_known_facts(tmp_path):
+    from strongroom.governance.gate import Rule
+
+    with pytest.raises(ValueError, match="exactly one of value and value_of"):
+        Rule(id="r", fact="privacy.epsilon", op="<=", value=1.0, value_of="privacy.delta")
+    with pytest.raises(ValueError, match="unknown fact"):
+        Rule(id="r", fact="privacy.epsilon", op="<=", value_of="privacy.epsilom")

@@ -22,7 +22,7 @@ SITE = {  # what a site changes: its GPU nodes' label and taint
     }
 }
 STAGES = {"deid-shards-op", "ingest-op", "validate-op", "deidentify-op", "merge-deid-op",
-          "corpus-op", "train-op", "evaluate-op", "register-op", "gate-op", "promote-op",
+          "corpus-op", "train-op", "evaluate-op", "audit-op", "register-op", "gate-op", "promote-op",
           "record-outcome-op"}  # fmt: skip
 
 
@@ -118,7 +118,7 @@ def test_keys_reach_exactly_the_tasks_that_use_them(compiled):
     }
     assert public == _users_of(SEAL_PUBLIC_KEY) == {"gate-op", "promote-op"}
     assert _users_of(PSEUDONYM_KEY) == {"deid-shards-op", "deidentify-op"}
-    assert _users_of(SEAL_KEY) == {"train-op", "register-op"}
+    assert _users_of(SEAL_KEY) == {"train-op", "audit-op", "register-op"}
     for task in tasks.values():
         mounts = [m["mountPath"] for m in task.kubernetes.get("secretAsVolume", [])]
         assert all(m.startswith("/var/run/secrets/strongroom") for m in mounts)

@@ -67,7 +67,7 @@ def pipeline_run(tmp_path_factory):
     plant_markers(frame).to_csv(records, index=False)
     params = RunParams(
         records={"path": str(records), "max_seq_len": 256, "eval_fraction": 0.2,
-                 "deid_shards": 2},
+                 "deid_shards": 2, "canaries": 16},  # a few: the audit step runs, quickly
         privacy={"target_epsilon": 6.0, "delta": 1e-5, "batch_size": 8, "epochs": 1.0},
         training={"model_preset": "tiny"},  # no seed: the default, secure randomness
     )  # fmt: skip

@@ -1,0 +1,1 @@
+"""The privacy audit: evidence that the guarantee held for what ran (one module per measure)."""
