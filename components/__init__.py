@@ -11,3 +11,18 @@ import os
 # pipelines/cluster_settings.py is where a site's settings override these defaults.
 BASE_IMAGE = os.environ.get("STRONGROOM_IMAGE", "strongroom-cpu:0.1.0")
 CUDA_IMAGE = os.environ.get("STRONGROOM_CUDA_IMAGE", "strongroom-cuda:0.1.0")  # train on GPUs
+
+
+def log_metrics(metrics: object, values: dict[str, float | None]) -> None:
+    """Log `values` (None: not measured, left out) on a Metrics output and write them to its
+    file too: the local runner's cache treats an output without a file as missing, so a task
+    whose Metrics file was never written would run again on `strongroom run --resume`."""
+    import json
+    from pathlib import Path
+
+    logged = {name: value for name, value in values.items() if value is not None}
+    for name, value in logged.items():
+        metrics.log_metric(name, value)  # type: ignore[attr-defined]
+    path = Path(metrics.path)  # type: ignore[attr-defined]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(logged, sort_keys=True))

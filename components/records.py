@@ -36,6 +36,8 @@ def validate_op(
     import shutil
     from pathlib import Path
 
+    from strongroom.components import log_metrics
+
     from strongroom.records.validate import REPORT_HTML, REPORT_JSON
     from strongroom.run_record.params import RecordsParams
     from strongroom.stages import validate_stage
@@ -44,8 +46,9 @@ def validate_op(
     counts = validate_stage(ingested.path, contract, validated.path)
     shutil.copyfile(Path(validated.path) / REPORT_HTML, report.path)
     shutil.copyfile(Path(validated.path) / REPORT_JSON, summary.path)
-    for name in ("rows_in", "rows_ok", "rows_quarantined"):
-        metrics.log_metric(name, counts[name])
+    log_metrics(
+        metrics, {name: counts[name] for name in ("rows_in", "rows_ok", "rows_quarantined")}
+    )
     validated.metadata.update(counts)
 
 

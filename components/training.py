@@ -45,11 +45,11 @@ def evaluate_op(
     metrics: Output[Metrics],
 ):
     """Held-out loss and perplexity on people never used in training."""
+    from strongroom.components import log_metrics
+
     from strongroom.stages import evaluate_stage
 
-    results = evaluate_stage(model.path, corpus.path, evaluation.path)
-    for name, value in results.items():
-        metrics.log_metric(name, value)
+    log_metrics(metrics, evaluate_stage(model.path, corpus.path, evaluation.path))
 
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
@@ -64,12 +64,12 @@ def audit_op(
     membership inference and memorisation; sealed for the gate."""
     import logging
 
+    from strongroom.components import log_metrics
+
     from strongroom.run_record.params import ReleaseParams
     from strongroom.stages import audit_stage
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     where = ReleaseParams.model_validate(release)
     results = audit_stage(model.path, corpus.path, audit.path, seal_key_file=where.seal_key_file)
-    for name, value in results.items():
-        if value is not None:  # not measured (no canaries, no held-out people): no metric
-            metrics.log_metric(name, value)
+    log_metrics(metrics, results)  # None: not measured (no canaries, no held-out people)

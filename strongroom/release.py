@@ -307,22 +307,28 @@ def promote(
 ) -> dict[str, Any]:
     """Alias `staging`, after the run's policy and the organisation's policy of the same name
     both pass once more: a laxer file brought by the run promotes nothing."""
-    from strongroom.errors import GateError
     from strongroom.tracking.registry import store_client
 
-    decisions = [gate_version(tracking_uri, model_name, version, policy, seal_public_key_file)]
-    if decisions[0]["policy_source"] == "caller's file":
-        org = decisions[0]["policy"]  # the name inside the file: the organisation's decides
-        decisions.append(gate_version(tracking_uri, model_name, version, org, seal_public_key_file))
-    for decision in decisions:
-        if not decision["passed"]:
-            failed = [r["id"] for r in decision["rules"] if not r["passed"]]
-            raise GateError(
-                f"{model_name}/{version} fails policy {decision['policy']} "
-                f"({decision['policy_source']}): {failed}; not promoted"
-            )
+    decision = gate_version(tracking_uri, model_name, version, policy, seal_public_key_file)
+    _refuse_failing(decision, model_name, version)
+    if decision["policy_source"] == "caller's file":  # the organisation's policy of that name
+        org = gate_version(
+            tracking_uri, model_name, version, decision["policy"], seal_public_key_file
+        )
+        _refuse_failing(org, model_name, version)
     store_client(tracking_uri).set_registered_model_alias(model_name, STAGING, version)
-    return {**decisions[-1], "alias": STAGING}
+    return {**decision, "alias": STAGING}
+
+
+def _refuse_failing(decision: dict[str, Any], model_name: str, version: str) -> None:
+    from strongroom.errors import GateError
+
+    if not decision["passed"]:
+        failed = [r["id"] for r in decision["rules"] if not r["passed"]]
+        raise GateError(
+            f"{model_name}/{version} fails policy {decision['policy']} "
+            f"({decision['policy_source']}): {failed}; not promoted"
+        )
 
 
 def withdraw_aliases(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mlflow
 import pytest
 from strongroom.governance.approval import (
     APPROVAL_TAG,
@@ -17,6 +16,7 @@ from strongroom.cli import main
 from strongroom.errors import GateError, StrongroomError
 from strongroom.identity import current_identity
 from strongroom.release import STAGING, gate_version, promote
+from strongroom.tracking.registry import store_client
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def approvers(tmp_path, monkeypatch):
 
 
 def _aliases(uri: str, version: str) -> list[str]:
-    return list(mlflow.MlflowClient(tracking_uri=uri).get_model_version("m", version).aliases)
+    return list(store_client(uri).get_model_version("m", version).aliases)
 
 
 def _approve(store, keys, who: str, version: str) -> dict:
@@ -76,7 +76,7 @@ def test_a_key_the_organisation_does_not_trust_for_the_approver_is_refused(store
 
 def test_an_alias_set_by_hand_or_an_edited_approval_deploys_nothing(store, approvers):
     uri, public_key, versions, _ = store
-    client = mlflow.MlflowClient(tracking_uri=uri)
+    client = store_client(uri)
     client.set_registered_model_alias("m", PRODUCTION, versions["secure"])  # the MLflow UI's way
     result = verify(uri, "m", PRODUCTION, policy="hipaa", seal_public_key_file=public_key)
     assert not result.ok and "no approval" in result.problems[0]
@@ -92,7 +92,7 @@ def test_an_alias_set_by_hand_or_an_edited_approval_deploys_nothing(store, appro
 
 def test_a_failing_version_is_not_approved_and_loses_its_aliases(store, approvers):
     uri, _, versions, _ = store
-    mlflow.MlflowClient(tracking_uri=uri).set_registered_model_alias(
+    store_client(uri).set_registered_model_alias(
         "m", STAGING, versions["seeded"]
     )  # set by hand: the seeded run fails hipaa
     with pytest.raises(GateError, match="not approved"):

@@ -2,9 +2,8 @@
 
 import json
 
-import mlflow
-
 from strongroom.cli import main
+from strongroom.tracking.registry import store_client
 
 
 def test_bank_demo_runs_gates_and_promotes_in_a_short_terminal_output(tmp_path, capfd):
@@ -21,7 +20,7 @@ def test_bank_demo_runs_gates_and_promotes_in_a_short_terminal_output(tmp_path, 
     (run_dir,) = tmp_path.iterdir()
     assert (run_dir / "run.log").stat().st_size > 10_000  # the rest of the output, kept
     decision = json.loads((run_dir / "gate_decision.json").read_text())
-    client = mlflow.MlflowClient(tracking_uri=decision["tracking_uri"])
+    client = store_client(decision["tracking_uri"])
     version = client.get_model_version("strongroom-bank", decision["version"])
     assert "staging" in version.aliases
     assert version.tags["privacy.unit_name"] == "customer"

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import pytest
 
@@ -17,6 +16,7 @@ from strongroom.errors import GateError
 from strongroom.local_run import run_local, summarize
 from strongroom.release import gate_version, promote
 from strongroom.run_record.params import RunParams
+from strongroom.tracking.registry import store_client
 
 
 def marker(column: str) -> str:
@@ -116,7 +116,7 @@ def test_no_marker_reaches_a_report_log_or_mlflow_record(pipeline_run):
 def test_pipeline_registers_a_gated_version_with_alias_staging(pipeline_run):
     decision, run_dir = pipeline_run
     assert decision["passed"], decision
-    client = mlflow.MlflowClient(tracking_uri=decision["tracking_uri"])
+    client = store_client(decision["tracking_uri"])
     mv = client.get_model_version(decision["model_name"], decision["version"])
     assert "staging" in mv.aliases
     assert json.loads(mv.tags["privacy.epsilon"]) <= 6.0
@@ -149,7 +149,7 @@ def test_a_failing_policy_leaves_the_version_unpromoted(pipeline_run, tmp_path):
     assert not result["passed"] and result["rules"][1]["id"] == "tiny_epsilon"
     with pytest.raises(GateError, match="tiny_epsilon"):
         promote(uri, name, version, str(strict), seal_key)
-    mv = mlflow.MlflowClient(tracking_uri=uri).get_model_version(name, version)
+    mv = store_client(uri).get_model_version(name, version)
     assert "production" not in mv.aliases
     lax = tmp_path / "hipaa.yaml"  # a laxer file under the organisation's policy name
     lax.write_text(

@@ -6,14 +6,14 @@ import mlflow
 import pandas as pd
 
 from strongroom.run_record.facts import fact_names
-from strongroom.tracking.registry import version_facts
+from strongroom.tracking.registry import store_client, version_facts
 
 
 def test_version_carries_every_fact_as_a_tag_and_the_card(store):
     uri, _, versions, root = store
     facts = version_facts(uri, "m", versions["secure"])
     assert set(fact_names()) <= set(facts)
-    mv = mlflow.MlflowClient(tracking_uri=uri).get_model_version("m", versions["secure"])
+    mv = store_client(uri).get_model_version("m", versions["secure"])
     assert mv.tags["privacy.unit_name"] == "patient"  # strings stay readable in the MLflow UI
     assert mv.description.startswith("# Model card: m")
     assert f"{facts['privacy.epsilon']:.6g}" in mv.description
@@ -32,7 +32,7 @@ def test_registered_pyfunc_generates_text(store):
 def test_only_the_epsilon_series_is_published_per_step(store):
     """Per-step loss, clip fraction and batch size are exact statistics of private people."""
     uri, _, versions, root = store
-    client = mlflow.MlflowClient(tracking_uri=uri)
+    client = store_client(uri)
     run = client.get_run(client.get_model_version("m", versions["secure"]).run_id)
     assert set(run.data.metrics) == {
         "train.epsilon_prv", "privacy.epsilon", "privacy.epsilon_prv", "privacy.epsilon_pld",

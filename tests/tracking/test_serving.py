@@ -10,6 +10,8 @@ from pathlib import Path
 import mlflow
 import yaml
 
+from strongroom.tracking.registry import store_client
+
 # Loads the model in a process where the installed strongroom cannot be imported (its editable
 # finder and source folders removed), so only the code packaged with the model can serve it.
 CHILD = r"""
@@ -30,7 +32,7 @@ def test_the_model_loads_and_generates_without_strongroom_installed(store, tmp_p
     import strongroom
 
     uri, _, versions, _ = store
-    client = mlflow.MlflowClient(tracking_uri=uri)
+    client = store_client(uri)
     local = mlflow.artifacts.download_artifacts(
         artifact_uri=client.get_model_version_download_uri("m", versions["secure"]),
         dst_path=str(tmp_path),
@@ -51,7 +53,7 @@ def test_the_logged_model_pins_its_requirements_and_declares_its_params(store, t
     import torch
 
     uri, _, versions, _ = store
-    client = mlflow.MlflowClient(tracking_uri=uri)
+    client = store_client(uri)
     local = Path(
         mlflow.artifacts.download_artifacts(
             artifact_uri=client.get_model_version_download_uri("m", versions["secure"]),
