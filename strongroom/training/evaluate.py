@@ -7,7 +7,6 @@ import math
 import numpy as np
 import torch
 
-from strongroom.corpus.tokenizer import BOS, EOS, decode
 from strongroom.model.gemma import GemmaDecoder, SequenceLoss, shift
 
 
@@ -47,29 +46,3 @@ def held_out_loss(
         "perplexity": math.exp(token_loss),
         "units": float(len(tokens)),
     }
-
-
-@torch.no_grad()
-def generate(
-    model: GemmaDecoder,
-    prompt: str,
-    *,
-    max_new_tokens: int = 200,
-    temperature: float = 0.8,
-    seed: int | None = None,
-) -> str:
-    """Sample a continuation of `prompt` (byte-level), stopping at EOS."""
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    ids = torch.tensor([[BOS, *prompt.encode("utf-8")]], dtype=torch.long)  # [1, t]
-    out: list[int] = []
-    for _ in range(max_new_tokens):
-        window = ids[:, -model.cfg.max_seq_len :]  # [1, <=T]
-        logits = model(window)[0, -1] / max(temperature, 1e-5)  # [V]
-        logits[model.cfg.pad_id] = -float("inf")  # never emit PAD
-        logits[BOS] = -float("inf")
-        next_id = int(torch.multinomial(torch.softmax(logits, -1), 1, generator=generator))
-        if next_id == EOS:
-            break
-        out.append(next_id)
-        ids = torch.cat([ids, torch.tensor([[next_id]])], dim=1)  # [1, t+1]
-    return decode(out)

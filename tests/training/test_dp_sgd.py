@@ -5,9 +5,10 @@ import torch
 from strongroom.corpus.tokenizer import PAD
 from strongroom.model.config import preset
 from strongroom.model.gemma import GemmaDecoder
+from strongroom.model.sampling import sample
 from strongroom.privacy.plan import PrivacyParams, make_plan
 from strongroom.training.dp_sgd import TrainSettings, load_checkpoint, save_checkpoint, train_dp
-from strongroom.training.evaluate import generate, held_out_loss
+from strongroom.training.evaluate import held_out_loss
 
 
 def _tokens(units: int, length: int = 32) -> np.ndarray:
@@ -48,7 +49,7 @@ def test_checkpoint_round_trip_and_generation(trained, tmp_path):
         assert torch.equal(a, b)
     metrics = held_out_loss(model, _tokens(5))
     assert metrics["loss"] > 0 and metrics["perplexity"] > 1
-    assert isinstance(generate(model, "age: ", max_new_tokens=5, seed=0), str)
+    assert isinstance(sample(model, "age: ", max_new_tokens=5, seed=0), str)
 
 
 def test_ghost_clipped_gradient_equals_a_batch_of_one_loop():
