@@ -132,7 +132,8 @@ def _row_residuals(
     columns only for whole values: a word match there is mostly coincidence (the customer John
     and the merchant "John Lewis"), a whole value (the name, the IBAN) is a leak.
     """
-    whole = {v: t for v, t in known.items() if v in set(raw[contract.identifier_columns()])}
+    raw_values = set(raw[contract.identifier_columns()])
+    whole = {v: t for v, t in known.items() if v in raw_values}
     free = set(contract.free_text_columns())
     found: Counter[str] = Counter()
     for column in out.index:
@@ -280,6 +281,7 @@ def deidentify(
         residual_identifiers_by_type=dict(sorted(residual.items())),  # counts, never values
     )
     report.write(output_dir)
+    known_value_pattern.cache_clear()  # the patterns hold this shard's identifier values
     return DeidentifyResult(
         len(frame), report.identifiers_removed, report.residual_identifiers, report.model_dump()
     )

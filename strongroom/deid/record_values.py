@@ -7,6 +7,7 @@ for misspelt names.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from strongroom.deid.spacy_model import english_words  # re-exported: near misses use it
@@ -19,8 +20,13 @@ _DASHES = "[-‐‑‒–]"
 _MIN_DIGITS = 6  # shorter digit runs (days, doses) would redact ordinary numbers
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def known_value_pattern(value: str) -> re.Pattern[str]:
     """A whole-word, case-insensitive pattern for one known identifier value.
+
+    Cached: a row's values are looked for in each of its columns and again by the residual
+    check, and re's own cache (512 patterns) overflows on a few hundred rows. deidentify()
+    clears it when it is done, so no identifier outlives the step in this process.
 
     Numbers (six digits or more, like phones, SSNs, account and card numbers, IBANs) match with
     any spacing or punctuation between their characters, as they are written in notes and memos.
