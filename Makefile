@@ -13,7 +13,7 @@ CONTAINER ?= docker
 CPU_IMAGE ?= strongroom-cpu:0.1.0
 CUDA_IMAGE ?= strongroom-cuda:0.1.0
 
-.PHONY: demo test lint format venv tools images clean
+.PHONY: demo test lint format venv tools system images clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,10 @@ $(TOOLS_STAMP):
 	$(TOOLS_VENV)/bin/python -m pip install -q '$(CHECKOV)'
 	touch $(TOOLS_STAMP)
 
+# PostgreSQL and Chromium from Debian's packages: the tests start a real tracking server and browser.
+system:
+	tests/system/install.sh
+
 demo: $(STAMP)
 	$(VENV)/bin/strongroom demo $(ARGS)
 
@@ -41,7 +45,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint $(TOOLS_STAMP)
+test: lint $(TOOLS_STAMP) system
 	$(PY) -m pytest -q
 
 # The CPU image (every task) and the CUDA image (train on GPU nodes), from the repository root.
@@ -50,4 +54,4 @@ images:
 	$(CONTAINER) build -f images/Dockerfile.cuda -t $(CUDA_IMAGE) .
 
 clean:
-	rm -rf strongroom-runs .pytest_cache .ruff_cache
+	rm -rf strongroom-runs .pytest_cache .ruff_cache test-artifacts

@@ -64,6 +64,7 @@ def approve(
     from strongroom.release import gate_version, withdraw_aliases
     from strongroom.tracking.registry import store_client
 
+    _refuse_policy_file(policy)
     key = _approver_key(approver, approver_key_file)
     decision = gate_version(tracking_uri, model_name, version, policy, seal_public_key_file)
     if not decision["passed"]:
@@ -118,6 +119,7 @@ def verify(
     from strongroom.release import gate_version
     from strongroom.tracking.registry import store_client
 
+    _refuse_policy_file(policy)
     client = store_client(tracking_uri)
     try:
         version = client.get_model_version_by_alias(model_name, alias)
@@ -133,6 +135,15 @@ def verify(
     if alias == PRODUCTION:
         problems += _approval_problems(version.tags.get(APPROVAL_TAG), decision, number)
     return Verification(model_name, alias, number, problems)
+
+
+def _refuse_policy_file(policy: str) -> None:
+    """Approval and verification use the organisation's policy, named: never a file."""
+    if Path(policy).suffix in (".yaml", ".yml") or "/" in policy:
+        raise StrongroomError(
+            "approve and verify take the organisation's policy by name (shipped or in "
+            "$STRONGROOM_POLICY_DIR), not a file"
+        )
 
 
 def _approval_problems(tag: str | None, decision: dict[str, Any], version: str) -> list[str]:

@@ -98,6 +98,18 @@ def _harden(task: Any, settings: ClusterSettings) -> None:
     task.set_env_variable(AIRGAP_ENV, "1")
     task.set_env_variable(ALLOWED_HOSTS_ENV, ",".join(settings.allowed_hosts))
     task.set_env_variable(NEVER_MAKE_KEYS_ENV, "1")
+    _lineage(task, settings.image_of(component_of(task)))
+
+
+def _lineage(task: Any, image: str) -> None:
+    """What registration records as the run's lineage (run_record/lineage.py): the image the
+    task runs and the KFP run it belongs to (the label KFP's API server puts on every pod)."""
+    from strongroom.run_record.lineage import IMAGE_ENV, KFP_RUN_ID_ENV
+
+    task.set_env_variable(IMAGE_ENV, image)
+    kubernetes.use_field_path_as_env(
+        task, env_name=KFP_RUN_ID_ENV, field_path="metadata.labels['pipeline/runid']"
+    )
 
 
 def _mount_secret(task: Any, secret: str, mount_path: str) -> None:

@@ -190,7 +190,35 @@ def _approve(args: argparse.Namespace) -> int:
         f"{name}/{version} approved by {record['approver']} under policy {record['policy']} "
         f"v{record['policy_version']}: alias production set"
     )
+    manifest = _serving_manifest(args, name, version, record["policy"])
+    print(f"KServe InferenceService for this version: {manifest} (kubectl apply -f)")
     return 0
+
+
+def _serving_manifest(args: argparse.Namespace, name: str, version: str, policy: str) -> Path:
+    from strongroom.components import BASE_IMAGE
+    from strongroom.governance.deploy import inference_service, write_inference_service
+
+    manifest = inference_service(
+        name, version, image=args.image or BASE_IMAGE, policy=policy,
+        tracking_uri=args.cluster_tracking_uri or args.tracking_uri,
+        namespace=args.namespace, allowed_hosts=args.allowed_hosts,
+    )  # fmt: skip
+    return write_inference_service(manifest, args.manifest_dir)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from strongroom.governance.deploy import serve
+
+    name, sep, alias = args.ref.rpartition("@")
+    if not sep or not name or not alias:
+        raise StrongroomError(f"expected MODEL@ALIAS, got {args.ref!r}")
+    serve(
+        args.tracking_uri, name, alias, policy=args.policy,
+        seal_public_key_file=args.seal_public_key, host=args.host, port=args.port,
+        version=args.version,
+    )  # fmt: skip
+    return 0  # not reached: serve replaces this process with the scoring server
 
 
 def _revoke(args: argparse.Namespace) -> int:
@@ -438,6 +466,23 @@ def build_parser() -> argparse.ArgumentParser:
     appr.add_argument("--reason", default="", help="why (recorded, signed)")
     appr.add_argument("--policy", default="hipaa", help=policy_help)
     appr.add_argument("--seal-public-key", default="", help=seal_help)
+    appr.add_argument(
+        "--manifest-dir",
+        default="serving",
+        help="where the KServe manifest goes (default: serving)",
+    )
+    appr.add_argument(
+        "--image", default="", help="serving image, REF@sha256:... ($STRONGROOM_IMAGE)"
+    )
+    appr.add_argument("--namespace", default="strongroom", help="the manifest's namespace")
+    appr.add_argument(
+        "--cluster-tracking-uri",
+        default="",
+        help="MLflow as the serving pod sees it (default: --tracking-uri)",
+    )
+    appr.add_argument(
+        "--allowed-hosts", default="", help="the pod's $STRONGROOM_ALLOWED_HOSTS (its MLflow host)"
+    )
     _tracking_arg(appr)
     appr.set_defaults(func=_approve)
 
@@ -453,6 +498,16 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--seal-public-key", default="", help=seal_help)
     _tracking_arg(ver)
     ver.set_defaults(func=_verify)
+
+    srv = sub.add_parser("serve", help="verify MODEL@ALIAS, then serve it (MLflow scoring server)")
+    srv.add_argument("ref", help="MODEL@ALIAS")
+    srv.add_argument("--version", help="refuse unless the alias points to this version")
+    srv.add_argument("--policy", default="hipaa", help=policy_help)
+    srv.add_argument("--seal-public-key", default="", help=seal_help)
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8080)
+    _tracking_arg(srv)
+    srv.set_defaults(func=_serve)
 
     keyg = sub.add_parser("keygen", help="make an approver key pair (private + .pub)")
     keyg.add_argument("key_file", help="where the private key goes (must not exist)")

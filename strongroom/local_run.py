@@ -87,7 +87,11 @@ def _run_in(run_dir: Path, params: RunParams) -> dict[str, Any]:
     enforce_airgap()  # this process and, through the environment, every component subprocess
     os.environ[DIE_WITH_PARENT_ENV] = "1"  # the tasks end with this process (lifetime.py)
     write_state(run_dir, "running", pid=os.getpid(), pid_started=process_started(os.getpid()))
-    prepare_store(params.release.tracking_uri)  # before any task: runs may share one store
+    try:
+        prepare_store(params.release.tracking_uri)  # before any task: runs may share one store
+    except Exception as error:
+        write_state(run_dir, "failed", stage="prepare-store", reason=type(error).__name__)
+        raise
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
         pipeline_root=str(run_dir / PIPELINE_ROOT),

@@ -50,8 +50,10 @@ def collect_facts(
     audit: AuditReport | None = None,
 ) -> Facts:
     """Everything the card and the gate need, from the stages' reports (counts, no values)."""
+    from strongroom.run_record.lineage import lineage_facts
+
     spec = load_contract(contract)
-    return build_facts(
+    facts = build_facts(
         unit=(spec.unit_kind, spec.unit_name, spec.privacy_unit),
         validation=ValidationReport.load(validate_dir),
         deid=DeidReport.load(deid_dir),
@@ -60,6 +62,7 @@ def collect_facts(
         evaluation=EvalReport.load(eval_dir),
         audit=audit,
     )
+    return facts.model_copy(update={"lineage": lineage_facts(spec)})
 
 
 def verified_audit(
@@ -196,6 +199,7 @@ def _download_version(client: Any, model_name: str, version: str, scratch: str) 
         mlflow.artifacts.download_artifacts(
             artifact_uri=client.get_model_version_download_uri(model_name, version),
             dst_path=str(Path(scratch) / "model"),
+            tracking_uri=client.tracking_uri,  # not the process-wide one (mlflow-artifacts:/)
         )
     )
     try:
@@ -214,7 +218,7 @@ def checked_facts(
     from mlflow.exceptions import MlflowException
 
     from strongroom.tracking import ledger
-    from strongroom.tracking.card import render_card
+    from strongroom.tracking.card import render_card, without_banner
     from strongroom.tracking.registry import store_client
 
     client = store_client(tracking_uri)
@@ -230,7 +234,8 @@ def checked_facts(
     if checked.facts is None:
         return None, checked.problems
     problems = list(checked.problems)
-    if mv.description != render_card(model_name, Facts.from_flat(record["facts"])):
+    card = render_card(model_name, Facts.from_flat(record["facts"]))
+    if without_banner(mv.description or "") != card:
         problems.append("the version's description is not the card of its record")
     known = ledger.read(tracking_uri, key=key)
     problems.extend(known.problems)
@@ -292,14 +297,30 @@ def gate_stage(
     from strongroom.tracking.registry import store_client
 
     decision = gate_version(tracking_uri, model_name, version, policy, seal_public_key_file)
-    store_client(tracking_uri).set_model_version_tag(
-        model_name,
-        version,
-        f"gate.{decision['policy']}",
-        "passed" if decision["passed"] else "failed",
-    )
+    record_decision(store_client(tracking_uri), model_name, version, decision)
     write_json(out_file, decision)
     return decision
+
+
+def record_decision(client: Any, model_name: str, version: str, decision: dict[str, Any]) -> None:
+    """The gate's outcome on the version: `gate.<policy>` passed / failed with the policy's
+    version and sha256 (which text decided); a failing version's description opens with a
+    banner saying so (the card below it is unchanged, and still checked)."""
+    from strongroom.tracking.card import failed_banner, without_banner
+
+    name = decision["policy"]
+    client.set_model_version_tag(
+        model_name, version, f"gate.{name}", "passed" if decision["passed"] else "failed"
+    )
+    client.set_model_version_tag(
+        model_name, version, f"gate.{name}.policy", f"v{decision['policy_version']} "
+        f"sha256:{decision['policy_sha256']} ({decision['policy_source']})",
+    )  # fmt: skip
+    if not decision["passed"]:
+        description = without_banner(client.get_model_version(model_name, version).description)
+        failed = [r["id"] for r in decision["rules"] if not r["passed"]]
+        banner = failed_banner(name, decision["policy_version"], failed)
+        client.update_model_version(model_name, version, description=banner + description)
 
 
 def promote(
@@ -342,6 +363,6 @@ def withdraw_aliases(
     for alias in aliases:
         client.delete_registered_model_alias(model_name, alias)
     failed = ",".join(r["id"] for r in decision["rules"] if not r["passed"])
-    client.set_model_version_tag(model_name, version, f"gate.{decision['policy']}", "failed")
+    record_decision(client, model_name, version, decision)
     client.set_model_version_tag(model_name, version, "gate.withdrawn", f"{failed}: {aliases}")
     return aliases

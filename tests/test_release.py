@@ -189,3 +189,29 @@ def test_no_canary_secret_reaches_the_card_the_tags_or_the_records(store, stage_
     ]
     assert all(len(s) == 10 and s.isdigit() for s in secrets)
     assert not [s for s in secrets for text in published if s in text]
+
+
+def test_a_failing_gate_marks_the_version_and_its_card_still_verifies(store, tmp_path):
+    """gate.<policy>=failed with the policy's version and hash, a banner above the card (which
+    the evidence check still finds intact), lineage recorded with the facts."""
+    import shutil
+
+    from strongroom.release import gate_stage
+
+    _, key_file, versions, root = store
+    shutil.copy(root / "mlflow.db", tmp_path / "mlflow.db")  # tags and descriptions only change
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(
+        "name: strict\nversion: 2\nrules:\n"
+        "  - {id: tiny_epsilon, fact: privacy.epsilon, op: '<=', value: 0.01}\n"
+    )
+    gate_stage(uri, "m", versions["secure"], str(strict), key_file, str(tmp_path / "d.json"))
+    tags = _tags(uri, versions["secure"])
+    assert tags["gate.strict"] == "failed" and tags["gate.strict.policy"].startswith("v2 sha256:")
+    description = store_client(uri).get_model_version("m", versions["secure"]).description
+    assert description.startswith("> **FAILED THE GATE: policy strict v2**")
+    assert "tiny_epsilon" in description.split("\n\n")[0]
+    assert gate_version(uri, "m", versions["secure"], "hipaa", key_file)["passed"]
+    assert tags["lineage.code_version"].startswith("0.1.0")
+    assert len(tags["lineage.contract_sha256"]) == 64 and tags["lineage.image"] == "null"

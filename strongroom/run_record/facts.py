@@ -124,6 +124,15 @@ class LedgerFacts(_Group):
     runs: int | None = None  # filled in by the gate from the ledger, not stored
 
 
+class LineageFacts(_Group):
+    """Where the model came from (run_record/lineage.py); empty in records older than it."""
+
+    code_version: str | None = None  # package version + git commit ("-dirty": uncommitted edits)
+    image: str | None = None  # the image registration ran in (none in a local run)
+    kfp_run_id: str | None = None  # the Kubeflow run (none in a local run)
+    contract_sha256: str | None = None  # the data contract as loaded
+
+
 class Facts(_Group):
     privacy: PrivacyFacts
     train: TrainFacts
@@ -135,6 +144,7 @@ class Facts(_Group):
     data: DataFacts
     audit: AuditFacts = AuditFacts()
     ledger: LedgerFacts = LedgerFacts()
+    lineage: LineageFacts = LineageFacts()
 
     def get(self, name: str) -> Any:
         """A fact by dotted name (`privacy.epsilon`); KeyError when it is not a fact."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from strongroom.run_record.facts import Facts
@@ -92,6 +93,76 @@ and are outside the guarantee, like the evaluation above.
 """
 
 
+_BANNER_START = "> **FAILED THE GATE"
+
+
+def failed_banner(policy: str, policy_version: int, failed_rules: list[str]) -> str:
+    """What a failing version's description opens with, above its card."""
+    return (
+        f"{_BANNER_START}: policy {policy} v{policy_version}** (rules failed: "
+        f"{', '.join(failed_rules)}). This version gets no alias and is never served.\n\n"
+    )
+
+
+def without_banner(description: str) -> str:
+    """The card under any gate banners (a version may fail several policies)."""
+    while description.startswith(_BANNER_START):
+        _, _, description = description.partition("\n\n")
+    return description
+
+
+def plain_words(facts: Facts) -> str:
+    """The guarantee in one paragraph for a privacy officer, before the figures."""
+    p = facts.privacy
+    odds = math.exp(p.epsilon)
+    return (
+        f"**In plain words.** Whether or not any one {p.unit_name}'s records were used in "
+        f"training, what anyone can learn from this model (its weights, or anything it "
+        f"generates) is almost the same. Whatever else an attacker knows, seeing the model can "
+        f"multiply their odds that a given {p.unit_name} was in the training data by at most "
+        f"e^epsilon = {_factor(odds)} (epsilon {p.epsilon:.3g}), except with probability delta = "
+        f"{p.delta:.2g}. Smaller epsilon is stronger protection; the {p.unit_name}, not a "
+        f"single record, is the protected unit, so a {p.unit_name} with many records is "
+        "protected as a whole."
+    )
+
+
+def _factor(odds: float) -> str:
+    return f"{odds:,.1f}" if odds < 10 else f"{odds:,.0f}" if odds < 1e6 else f"{odds:.3g}"
+
+
+def lineage_section(facts: Facts) -> str:
+    """Where the model came from."""
+    lin = facts.lineage
+    return f"""## Lineage
+
+- code: {lin.code_version or "not recorded"}
+- image: {lin.image or "none (a local run)"}
+- Kubeflow run: {lin.kfp_run_id or "none (a local run)"}
+- data contract `{facts.data.contract}`, sha256 `{lin.contract_sha256 or "not recorded"}`
+- records fingerprint (sha256): `{facts.data.sha256}`
+"""
+
+
+def _unwrapped(markdown: str) -> str:
+    """One line per paragraph and list item: the MLflow UI renders every source line break as a
+    break, so text wrapped for the source would read broken there."""
+    out: list[str] = []
+    for line in markdown.split("\n"):
+        previous = out[-1] if out else ""
+        continues = (
+            line.strip()
+            and previous.strip()
+            and not line.lstrip().startswith(("|", "- ", "#", ">"))
+            and not previous.startswith(("|", "#"))
+        )
+        if continues:
+            out[-1] = f"{previous.rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def render_card(model_name: str, facts: Facts) -> str:
     """Markdown card. Holds facts (counts, parameters), never a record value."""
     flat = facts.flat()
@@ -105,14 +176,16 @@ def render_card(model_name: str, facts: Facts) -> str:
         if facts.train.stopped_early
         else ""
     )
-    return f"""# Model card: {model_name}
+    return _unwrapped(f"""# Model card: {model_name}
 {_release_note(facts)}
 A Gemma-style byte-level decoder trained with DP-SGD (Opacus) on de-identified
 `{facts.data.contract}` records.
 
 ## Privacy guarantee
 
-({_fmt(p.epsilon)}, {_fmt(p.delta)})-differential privacy with the **{p.unit_name}** as the
+{plain_words(facts)}
+
+Formally: ({_fmt(p.epsilon)}, {_fmt(p.delta)})-differential privacy with the **{p.unit_name}** as the
 privacy unit (the contract declares the unit a {p.unit_kind}; column `{p.unit_column}`): adding or
 removing all records of one {p.unit_name} changes the distribution of the trained weights by at
 most that much. Sampling was Poisson over {p.unit_name}s, each contributed one example clipped in
@@ -154,4 +227,5 @@ All runs on the same records registered in this store, composed: epsilon
 - parameters: {_fmt(facts.model.parameters)}; preset: {facts.model.preset}
 - weights sha256: `{facts.model.sha256}` (sealed with the run record)
 - tokenizer: bytes (fixed vocabulary, not learned from the data)
-"""
+
+{lineage_section(facts)}""")

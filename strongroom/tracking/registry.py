@@ -34,14 +34,22 @@ class Registered:
 def prepare_store(tracking_uri: str) -> None:
     """The store's schema and strongroom's experiments (training runs, the privacy ledger), made
     once. Runs started together on one fresh SQLite store would each create the schema ("table
-    ... already exists") or the experiment; a file lock beside the database serialises that."""
+    ... already exists") or the experiment; a file lock beside the database serialises that. A
+    server has no such lock: a run that loses the race finds the experiment the other made."""
+    from mlflow.exceptions import MlflowException
+
     from strongroom.tracking.ledger import LEDGER_EXPERIMENT
 
     with store_lock(tracking_uri):
         client = store_client(tracking_uri)
         for name in (EXPERIMENT, LEDGER_EXPERIMENT):
-            if client.get_experiment_by_name(name) is None:
+            if client.get_experiment_by_name(name) is not None:
+                continue
+            try:
                 client.create_experiment(name, artifact_location=_artifact_location(tracking_uri))
+            except MlflowException:  # a server: another run created it between the two calls
+                if client.get_experiment_by_name(name) is None:
+                    raise
 
 
 _held_locks: dict[Path, int] = {}  # store locks this process holds, by database: re-entrant
@@ -129,6 +137,47 @@ def _log_series(series: dict[str, list[tuple[int, float]]]) -> None:
         client.log_batch(run_id, metrics=metrics[start : start + 1000])
 
 
+def _lineage_tags(facts: Facts) -> dict[str, str]:
+    """The run's lineage as tags (MLflow's own git tag included, for its UI)."""
+    lineage = {f"lineage.{k}": v for k, v in facts.lineage.model_dump().items() if v}
+    tags = {**lineage, "data.sha256": facts.data.sha256, "data.contract": facts.data.contract}
+    commit = (facts.lineage.code_version or "").partition("+")[2]
+    if commit:
+        tags["mlflow.source.git.commit"] = commit.removesuffix("-dirty")
+    return tags
+
+
+def _log_records_input(facts: Facts) -> None:
+    """The records as the run's dataset input: the contract, the fingerprint and counts, never
+    a value or a path."""
+    import mlflow
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+
+    source = CodeDatasetSource({"contract": facts.data.contract, "sha256": facts.data.sha256})
+    dataset = MetaDataset(source, name=facts.data.contract, digest=facts.data.sha256[:36])
+    counts = {
+        "rows_in": facts.validation.rows_in,
+        "rows_quarantined": facts.validation.rows_quarantined,
+        "units_train": facts.corpus.units_train,
+        "units_held_out": facts.eval.units,
+    }
+    mlflow.log_input(dataset, context="training", tags={k: str(v) for k, v in counts.items()})
+
+
+def model_description(model_name: str, facts: Facts) -> str:
+    """What the registered model is for (its versions' cards say how each was made)."""
+    p = facts.privacy
+    return (
+        f"{model_name}: a small Gemma-style language model of de-identified "
+        f"`{facts.data.contract}` records, trained with differential privacy per {p.unit_name} "
+        "(each version's card states its guarantee). For generating synthetic records and "
+        "text in the records' format; not for decisions about any person. A version is "
+        "served only after it passes the organisation's gate and a second person approves "
+        "it (`strongroom approve`); `strongroom verify MODEL@production` checks both."
+    )
+
+
 SealRecord = Callable[[str, dict[str, str], str], dict[str, Any]]  # (version, files, weights)
 
 
@@ -158,6 +207,8 @@ def register_model(
     card = render_card(model_name, facts)
     client = mlflow.MlflowClient()
     with mlflow.start_run(run_name=f"{model_name}-train") as run:
+        mlflow.set_tags(_lineage_tags(facts))
+        _log_records_input(facts)
         mlflow.log_params({k: v for k, v in flat.items() if k.startswith(_PARAM_PREFIXES)})
         _log_series(step_metrics)
         mlflow.log_metrics(
@@ -184,6 +235,7 @@ def register_model(
                 mlflow.artifacts.download_artifacts(
                     artifact_uri=client.get_model_version_download_uri(model_name, version),
                     dst_path=scratch,
+                    tracking_uri=tracking_uri,
                 )
             )
             files = artifact_digests(local)
@@ -193,6 +245,7 @@ def register_model(
     for key, value in flat.items():  # strings as they are (readable in the UI), the rest as JSON
         client.set_model_version_tag(model_name, version, key, tag_value(value))
     client.update_model_version(model_name, version, description=card)
+    client.update_registered_model(model_name, description=model_description(model_name, facts))
     return Registered(model_name, version, run.info.run_id, f"models:/{model_name}/{version}")
 
 

@@ -132,3 +132,14 @@ def test_the_organisations_policy_dir_decides_and_a_failing_regate_withdraws(
     out = capsys.readouterr().out
     assert code == 3 and "v9" in out and "aliases staging removed" in out
     assert _aliases(uri, versions["secure"]) == []
+
+
+def test_approve_and_verify_take_the_organisations_policy_by_name_never_a_file(store, approvers):
+    uri, public_key, versions, _ = store
+    with pytest.raises(StrongroomError, match="by name"):
+        approve(
+            uri, "m", versions["secure"], approver="alice", approver_key_file=str(approvers["alice"]),
+            policy="lax.yaml", seal_public_key_file=public_key,
+        )  # fmt: skip
+    with pytest.raises(StrongroomError, match="by name"):
+        verify(uri, "m", PRODUCTION, policy="/tmp/lax.yaml", seal_public_key_file=public_key)
