@@ -12,6 +12,7 @@ CHECKOV := checkov==3.3.30
 CONTAINER ?= docker
 CPU_IMAGE ?= strongroom-cpu:0.1.0
 CUDA_IMAGE ?= strongroom-cuda:0.1.0
+GIT_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo -dirty)
 
 .PHONY: demo test lint format venv tools system images clean
 
@@ -50,8 +51,8 @@ test: lint $(TOOLS_STAMP) system
 
 # The CPU image (every task) and the CUDA image (train on GPU nodes), from the repository root.
 images:
-	$(CONTAINER) build -f images/Dockerfile.cpu -t $(CPU_IMAGE) .
-	$(CONTAINER) build -f images/Dockerfile.cuda -t $(CUDA_IMAGE) .
+	$(CONTAINER) build -f images/Dockerfile.cpu --build-arg GIT_COMMIT=$(GIT_COMMIT) -t $(CPU_IMAGE) .
+	$(CONTAINER) build -f images/Dockerfile.cuda --build-arg GIT_COMMIT=$(GIT_COMMIT) -t $(CUDA_IMAGE) .
 
 clean:
 	rm -rf strongroom-runs .pytest_cache .ruff_cache test-artifacts
