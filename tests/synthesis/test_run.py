@@ -7,10 +7,10 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from strongroom.governance.approval import approve, make_approver_key, revoke
 
 from strongroom.cli import main
 from strongroom.errors import GateError
-from strongroom.governance.approval import approve, make_approver_key, revoke
 from strongroom.release import checked_facts
 from strongroom.run_record.seal import load_verify_key
 from strongroom.synthesis.decoding import Settings
