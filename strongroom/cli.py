@@ -315,6 +315,23 @@ def _ledger(args: argparse.Namespace) -> int:
     return 3 if found.problems else 0
 
 
+def _synthesize(args: argparse.Namespace) -> int:
+    from strongroom.synthesis.decoding import Settings
+    from strongroom.synthesis.run import Request, summary, synthesize
+
+    report = synthesize(
+        Request(
+            tracking_uri=args.tracking_uri, ref=args.ref, n=args.n, out=args.out,
+            reference=args.reference, seed=args.seed, policy=args.policy,
+            seal_public_key_file=args.seal_public_key, guided=not args.free,
+            settings=Settings(temperature=args.temperature, top_p=args.top_p),
+        )
+    )  # fmt: skip
+    print(summary(report))
+    print(f"wrote {args.out} (+ .metadata.json) and its synthesis report")
+    return 0 if report["written"] == args.n else 3
+
+
 def _stage(args: argparse.Namespace) -> int:
     from strongroom import stages
 
@@ -530,6 +547,22 @@ def build_parser() -> argparse.ArgumentParser:
     led.add_argument("--seal-public-key", help="verify each entry's seal with this public key")
     _tracking_arg(led)
     led.set_defaults(func=_ledger)
+
+    syn = sub.add_parser("synthesize", help="DP synthetic records from an approved model")
+    syn.add_argument("ref", help="MODEL@ALIAS (verified first: production needs the approval)")
+    syn.add_argument(
+        "--n", type=_positive_int, required=True, help="records that pass the contract"
+    )
+    syn.add_argument("--out", required=True, help="records file: .parquet or .csv")
+    syn.add_argument("--reference", help="held-out de-identified records, for the fidelity report")
+    syn.add_argument("--seed", type=int, help="reproducible sampling (tests, debugging)")
+    syn.add_argument("--free", action="store_true", help="no format guidance (free sampling)")
+    syn.add_argument("--temperature", type=float, default=1.0)
+    syn.add_argument("--top-p", type=float, default=1.0)
+    syn.add_argument("--policy", default="hipaa", help=policy_help)
+    syn.add_argument("--seal-public-key", default="", help=seal_help)
+    _tracking_arg(syn)
+    syn.set_defaults(func=_synthesize)
 
     for name, text in (("ingest", "ingest records"), ("validate", "ingest + validate records")):
         stage = sub.add_parser(name, help=text)

@@ -12,7 +12,7 @@ from pathlib import Path
 import strongroom
 
 PACKAGE = Path(strongroom.__file__).parent
-CHECKED = ("records", "deid", "demo")
+CHECKED = ("records", "deid", "demo", "synthesis")
 
 
 def _module_name(path: Path) -> str:
@@ -89,3 +89,18 @@ def test_records_does_not_import_de_identification_or_demo() -> None:
         if t.startswith(("strongroom.deid", "strongroom.demo"))
     }
     assert upward == set()
+
+
+def test_synthesis_library_modules_import_no_stage_and_nothing_below_imports_synthesis() -> None:
+    """synthesis/run.py is the stage (verify, sealed facts, MLflow); the rest is library."""
+    stage_level = ("strongroom.release", "strongroom.governance", "strongroom.tracking",
+                   "strongroom.stages", "strongroom.cli")  # fmt: skip
+    library = [f for f in (PACKAGE / "synthesis").glob("*.py") if f.name != "run.py"]
+    assert len(library) >= 5
+    for path in library:
+        upward = {t for t in _imports(ast.parse(path.read_text())) if t.startswith(stage_level)}
+        assert upward == set(), path.name
+    for package in ("records", "corpus", "model"):
+        for path in (PACKAGE / package).rglob("*.py"):
+            found = _imports(ast.parse(path.read_text()))
+            assert not any(t.startswith("strongroom.synthesis") for t in found), path.name

@@ -1,0 +1,1 @@
+"""Synthetic records from a gated DP model: sample, parse, validate, measure fidelity."""
