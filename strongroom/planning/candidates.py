@@ -21,6 +21,7 @@ from strongroom.planning.law import LossLaw
 from strongroom.privacy.plan import poisson_rate
 
 MIN_BATCH = 8  # below that a Poisson batch is often empty or one person: noise swamps it
+BATCH_SIZES = 12  # the largest 12 powers of 2 up to the people: 1/4096 of them and up
 MIN_STEPS = 10  # fewer steps train nothing worth registering (and the law never saw them)
 MAX_EPOCHS = 16.0  # passes over the people: beyond, memorisation grows and the law never saw it
 STEP_GRID = 2**0.5  # steps tried: MIN_STEPS x sqrt(2)^i, and the most the budget allows
@@ -78,7 +79,8 @@ def candidates(
 ) -> list[Candidate]:
     """Every candidate within the budget, with sigma and predicted loss; none if nothing fits."""
     names = presets or tuple(PRESETS)
-    batches = [2**i for i in range(int(math.log2(MIN_BATCH)), int(math.log2(units)) + 1)]
+    top = int(math.log2(units))
+    batches = [2**i for i in range(max(int(math.log2(MIN_BATCH)), top - BATCH_SIZES + 1), top + 1)]
     rows = []  # (preset, batch, rate, steps, flops)
     for name in names:
         per_sample = seq_len * flops_per_token(PRESETS[name], seq_len)
