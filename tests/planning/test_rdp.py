@@ -35,7 +35,7 @@ def test_epsilon_equals_opacus_rdp_on_a_grid_of_rate_sigma_steps_and_delta():
 
 
 def test_vectorised_epsilon_equals_one_call_per_point():
-    q, sigma, steps, delta = np.array(GRID).T
+    q, sigma, steps, _ = np.array(GRID).T
     together = rdp.epsilon(q, sigma, steps, 1e-5)
     alone = [float(rdp.epsilon(a, b, c, 1e-5)) for a, b, c in zip(q, sigma, steps, strict=True)]
     assert np.allclose(together, alone, rtol=1e-12)
@@ -71,7 +71,13 @@ def test_a_target_no_sigma_in_range_reaches_is_infinite_not_wrong():
 
 # The run's mechanism: PRV and PLD (each an upper bound, the larger reported). The planner's sigma
 # must already meet the target under both, so it is never below the sigma the run calibrates.
-RUN_POINTS = [(0.1, 0.05, 60), (1.0, 0.03, 300), (4.0, 1 / 29, 87), (32.0, 0.25, 40), (100.0, 1.0, 12)]
+RUN_POINTS = [
+    (0.1, 0.05, 60),
+    (1.0, 0.03, 300),
+    (4.0, 1 / 29, 87),
+    (32.0, 0.25, 40),
+    (100.0, 1.0, 12),
+]
 
 
 @pytest.mark.parametrize(("target", "q", "steps"), RUN_POINTS)
@@ -89,4 +95,3 @@ def test_the_planners_sigma_is_never_below_the_runs_calibrated_sigma(target, q, 
     )
     assert planned >= run.noise_multiplier
     assert planned <= 1.5 * run.noise_multiplier  # conservative, not useless
-
