@@ -193,7 +193,8 @@ def _plan_compute(args: argparse.Namespace) -> int:
     for warning in plan.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.out:
-        text = planner.config_text(plan, records_path=args.records)
+        clip = defaults.max_grad_norm if args.max_grad_norm is None else args.max_grad_norm
+        text = planner.config_text(plan, records_path=args.records, max_grad_norm=clip)
         Path(args.out).write_text(text)
         print(f"wrote {args.out}")
     return 0
@@ -485,6 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
         "plan",
         help="DP training plan: noise for a batch and epochs, or (with a compute budget) the "
         "model, batch and steps predicted to learn most",
+        epilog="With --compute or --gpu-hours, --epsilon may be up to 1000: the planner answers "
+        "above 100, says such a guarantee is meaningless, and writes no config (run refuses it).",
     )
     plan.add_argument("--units", type=int, help="people in the training set")
     plan.add_argument("--unit", default="person", help="what one privacy unit is called")

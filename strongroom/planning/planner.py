@@ -148,11 +148,13 @@ def to_config(plan: Plan, *, records_path: str, max_grad_norm: float = DEFAULT_M
     return groups
 
 
-def config_text(plan: Plan, *, records_path: str) -> str:
+def config_text(
+    plan: Plan, *, records_path: str, max_grad_norm: float = DEFAULT_MAX_GRAD_NORM
+) -> str:
     """The YAML file: the plan's groups under a header that says where they came from."""
     import yaml
 
-    groups = to_config(plan, records_path=records_path)
+    groups = to_config(plan, records_path=records_path, max_grad_norm=max_grad_norm)
     c = plan.chosen
     header = [
         "# Written by `strongroom plan`: "
