@@ -64,7 +64,9 @@ def make_plan(
     budget_flops: float,
     seq_len: int = 512,
     law: LossLaw | None = None,
+    presets: tuple[str, ...] | None = None,
 ) -> Plan:
+    """The ranked candidates and the chosen plan; `presets` narrows the models (default all)."""
     problems = []
     if not EPSILON_MIN <= epsilon <= PLAN_EPSILON_MAX:
         problems.append(f"epsilon must be in [{EPSILON_MIN}, {PLAN_EPSILON_MAX:g}], got {epsilon}")
@@ -78,7 +80,13 @@ def make_plan(
         raise StrongroomError("; ".join(problems))
     law = law or load_law()
     found = candidates(
-        epsilon=epsilon, delta=delta, units=units, budget=budget_flops, seq_len=seq_len, law=law
+        epsilon=epsilon,
+        delta=delta,
+        units=units,
+        budget=budget_flops,
+        seq_len=seq_len,
+        law=law,
+        presets=presets,
     )
     if not found:
         raise StrongroomError(

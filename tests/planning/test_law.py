@@ -16,7 +16,7 @@ def _runs(law: LossLaw) -> list[dict]:
     for params in (25_888, 127_680):
         for batch in (16, 64, 256, 1024):
             for steps in (12, 50, 200):
-                for sigma in (0.0, 0.7, 2.0):
+                for sigma in (0.3, 0.7, 2.0):
                     loss = float(law.predict(params, steps, batch, sigma))
                     rows.append({"params": params, "steps": steps, "batch_size": batch,
                                  "noise_multiplier": sigma, "loss": loss})  # fmt: skip
@@ -33,6 +33,13 @@ def test_fit_recovers_the_coefficients_of_runs_made_by_a_known_law():
 def test_more_noise_per_person_in_the_batch_predicts_a_higher_loss():
     loss = TRUE.predict(127_680, 100, np.array([64, 64, 256]), np.array([0.5, 2.0, 2.0]))
     assert loss[1] > loss[0] and loss[1] > loss[2]  # sigma up: worse; batch up: better
+
+
+def test_non_private_runs_are_left_out_of_the_fit():
+    runs = _runs(TRUE)
+    clean = [{**run, "noise_multiplier": 0.0, "loss": 0.5} for run in runs[:5]]
+    law = fit(runs + clean)
+    assert law.provenance["non_private_left_out"] == 5 and law.provenance["rmse"] < 1e-3
 
 
 def test_a_saved_law_loads_back_with_its_provenance(tmp_path):

@@ -91,3 +91,30 @@ def test_h100_hours_reach_bigger_models_than_cpu_hours():
     gpu = make_plan(epsilon=8.0, delta=1e-7, units=200_000,
                     budget_flops=budget_flops(gpu_hours=1, gpu="h100"))  # fmt: skip
     assert gpu.chosen.flops > cpu.chosen.flops
+
+
+FALLING = (64.0, 16.0, 4.0, 1.0, 0.25)
+SETTINGS = [(1864, 3e13), (50_000, budget_flops(gpu_hours=1, gpu="h100"))]
+
+
+@pytest.mark.parametrize(("units", "budget"), SETTINGS)
+def test_as_epsilon_falls_the_planner_chooses_a_smaller_model(units, budget):
+    """McKenna et al. 2025's direction, from our accountant and our law: a step's noise norm
+    (sigma C sqrt(P) / B) grows with the model, and sigma grows as epsilon falls."""
+    params = [make_plan(epsilon=e, delta=1e-6, units=units, budget_flops=budget).chosen.params
+              for e in FALLING]  # fmt: skip
+    assert params == sorted(params, reverse=True) and params[-1] < params[0]
+
+
+@pytest.mark.parametrize(("units", "budget", "preset"), [(1864, 3e13, "demo"), (1864, 3e12, "tiny"),
+                                                         (50_000, 1e16, "small")])  # fmt: skip
+def test_as_epsilon_falls_the_planner_chooses_larger_batches_for_a_model(units, budget, preset):
+    """For one model the noise-batch ratio sigma / B is what hurts: a larger sigma asks for a
+    larger B. (Across a switch to a smaller model the batch may drop: less noise in all.)"""
+    batches = [
+        make_plan(
+            epsilon=e, delta=1e-6, units=units, budget_flops=budget, presets=(preset,)
+        ).chosen.batch_size
+        for e in FALLING
+    ]
+    assert batches == sorted(batches) and batches[-1] > batches[0]
