@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strongroom.errors import StrongroomError
-from strongroom.planning.candidates import Candidate, candidates
+from strongroom.planning.candidates import MAX_EPOCHS, Candidate, candidates
 from strongroom.planning.law import LossLaw, load_law
 from strongroom.privacy.plan import EPSILON_MAX, EPSILON_MIN
 
@@ -103,6 +103,12 @@ def make_plan(
             f"anyone cares about); `strongroom run` accepts {EPSILON_MIN} to {EPSILON_MAX:g} "
             "and refuses this plan"
         )
+    if chosen.epochs > 0.9 * MAX_EPOCHS and chosen.flops < 0.5 * budget_flops:
+        warnings.append(
+            f"the plan stops near {MAX_EPOCHS:g} passes over the people and spends "
+            f"{chosen.flops / budget_flops:.1%} of the budget: more compute would repeat each "
+            "person more often, which the law was not fitted on; more people would help more"
+        )
     if chosen.extrapolated:
         low, high = law.provenance.get("params_range", (0, 0))
         warnings.append(
@@ -118,7 +124,11 @@ def table(plan: Plan, rows: int = 10) -> str:
         "  rank preset             params  batch  steps epochs   sigma  sigma/B  noise/sig "
         "tok/param    FLOPs  pred.loss"
     )
-    lines = [head]
+    share = plan.chosen.flops / plan.budget_flops
+    lines = [
+        f"budget {plan.budget_flops:.3g} FLOPs; the chosen plan spends {share:.1%} of it",
+        head,
+    ]
     shown = plan.ranked[:rows]
     if plan.chosen not in shown:
         shown = [*shown, plan.chosen]
@@ -149,7 +159,7 @@ def to_config(plan: Plan, *, records_path: str, max_grad_norm: float = DEFAULT_M
             "delta": plan.delta,
             "max_grad_norm": max_grad_norm,
             "batch_size": c.batch_size,
-            "epochs": c.epochs,
+            "epochs": round(c.epochs, 6),  # steps x rate; round(epochs / rate) gives back steps
         },
         "training": {"model_preset": c.preset},
     }
