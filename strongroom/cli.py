@@ -194,6 +194,8 @@ def _plan_compute(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if args.out:
         clip = defaults.max_grad_norm if args.max_grad_norm is None else args.max_grad_norm
+        if not clip > 0:
+            raise StrongroomError(f"--max-grad-norm must be positive, got {clip}")
         text = planner.config_text(plan, records_path=args.records, max_grad_norm=clip)
         Path(args.out).write_text(text)
         print(f"wrote {args.out}")
