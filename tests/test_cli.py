@@ -112,3 +112,9 @@ def test_demo_plan_auto_reaches_the_privacy_and_training_groups(tmp_path, monkey
     assert main(argv) == 2
     chosen = demo_plan(2000, epsilon=4.0, eval_fraction=0.1, canaries=128).chosen
     assert seen == {"preset": chosen.preset, "batch": chosen.batch_size}
+
+
+def test_demo_plan_auto_refuses_a_batch_size_before_anything_is_written(tmp_path, capsys):
+    argv = ["demo", "--plan", "auto", "--batch-size", "8", "--workdir", str(tmp_path / "runs")]
+    assert main(argv) == 2 and "--plan auto chooses the batch size" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
