@@ -39,15 +39,18 @@ def _demo(args: argparse.Namespace) -> int:
     from strongroom.run_record.params import RecordsParams, ReleaseParams, RunParams
 
     domain = DOMAINS[args.domain]
+    chosen = {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset}
+    if args.plan == "auto":
+        chosen = _demo_auto_plan(args)
     # Checked before anything is written: every problem with the options at once.
     checked = parse_groups(
         {
             "privacy": {
                 "target_epsilon": args.epsilon,
-                "epochs": args.epochs,
-                **({} if args.batch_size is None else {"batch_size": args.batch_size}),
+                "epochs": chosen["epochs"],
+                **({} if chosen["batch_size"] is None else {"batch_size": chosen["batch_size"]}),
             },
-            "training": {"model_preset": args.preset, "seed": args.seed},
+            "training": {"model_preset": chosen["preset"], "seed": args.seed},
         },
         RunParams,
         source="demo",
@@ -71,6 +74,26 @@ def _demo(args: argparse.Namespace) -> int:
         decision = run_local(params, run_dir)
     print("\n" + summarize(decision, run_dir))
     return 0 if decision["passed"] else 3
+
+
+def _demo_auto_plan(args: argparse.Namespace) -> dict:
+    """The planner's model, batch and epochs for the demo, at the default plan's compute."""
+    from strongroom.planning.demo_plan import demo_plan
+    from strongroom.run_record.params import RecordsParams
+
+    if args.batch_size is not None:
+        raise StrongroomError("--plan auto chooses the batch size: leave out --batch-size")
+    fields = RecordsParams.model_fields
+    plan = demo_plan(
+        args.units,
+        epsilon=args.epsilon,
+        eval_fraction=fields["eval_fraction"].default,
+        canaries=fields["canaries"].default,
+    )
+    c = plan.chosen
+    print(f"planned: preset {c.preset}, batch {c.batch_size}, {c.steps} steps ({c.epochs:.2f} "
+          f"epochs), predicted held-out loss {c.predicted_loss:.3f}")  # fmt: skip
+    return {"epochs": c.epochs, "batch_size": c.batch_size, "preset": c.preset}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -135,9 +158,58 @@ def _plan(args: argparse.Namespace) -> int:
     from strongroom.config import given_options, parse_model
     from strongroom.privacy.plan import PrivacyParams, make_plan
 
-    params = parse_model(given_options(args, PrivacyParams), PrivacyParams, source="plan")
-    plan = make_plan(params, units=args.units, privacy_unit=args.unit)
-    print(json.dumps(plan.to_dict(), indent=2))
+    if args.fit:
+        return _plan_fit(args)
+    if args.units is None:
+        raise StrongroomError("plan needs --units N")
+    if args.compute is None and args.gpu_hours is None:  # sigma for a batch and epochs chosen
+        params = parse_model(given_options(args, PrivacyParams), PrivacyParams, source="plan")
+        plan = make_plan(params, units=args.units, privacy_unit=args.unit)
+        print(json.dumps(plan.to_dict(), indent=2))
+        return 0
+    return _plan_compute(args)
+
+
+def _plan_compute(args: argparse.Namespace) -> int:
+    """The planner: model, batch and steps for the people, epsilon and compute given."""
+    from strongroom.planning import planner
+    from strongroom.planning.compute import budget_flops
+    from strongroom.planning.law import LAW_FILE, load_law
+    from strongroom.privacy.plan import PrivacyParams
+
+    if args.batch_size is not None or args.epochs is not None:
+        raise StrongroomError("with a compute budget the planner chooses --batch-size and --epochs")
+    defaults = PrivacyParams()
+    plan = planner.make_plan(
+        epsilon=defaults.target_epsilon if args.target_epsilon is None else args.target_epsilon,
+        delta=defaults.delta if args.delta is None else args.delta,
+        units=args.units,
+        budget_flops=budget_flops(compute=args.compute, gpu_hours=args.gpu_hours, gpu=args.gpu),
+        seq_len=args.seq_len,
+        law=load_law(args.law or LAW_FILE),
+    )
+    print(planner.table(plan))
+    print("\n" + plan.explanation())
+    for warning in plan.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.out:
+        clip = defaults.max_grad_norm if args.max_grad_norm is None else args.max_grad_norm
+        if not clip > 0:
+            raise StrongroomError(f"--max-grad-norm must be positive, got {clip}")
+        text = planner.config_text(plan, records_path=args.records, max_grad_norm=clip)
+        Path(args.out).write_text(text)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _plan_fit(args: argparse.Namespace) -> int:
+    from strongroom.planning.law import LAW_FILE, fit, read_runs
+
+    law = fit(read_runs(args.fit), sources=args.fit)
+    path = law.save(args.law or LAW_FILE)
+    shown = ", ".join(f"{name} {getattr(law, name):.4g}" for name in ("E", "A", "D", "beta"))
+    print(f"fitted on {law.provenance['runs']} runs (rmse {law.provenance['rmse']}): {shown}")
+    print(f"wrote {path}")
     return 0
 
 
@@ -393,6 +465,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--preset", default="demo", help="model preset")
     demo.add_argument(
+        "--plan",
+        choices=("default", "auto"),
+        default="default",
+        help="auto: model, batch and epochs from the planner (`strongroom plan`) for these "
+        "people and epsilon at the default plan's compute (replaces --preset and --epochs)",
+    )
+    demo.add_argument(
         "--seed",
         type=int,
         default=None,
@@ -450,10 +529,28 @@ def build_parser() -> argparse.ArgumentParser:
     sbm.add_argument("--train-image", default="", help="train's image (default: --image)")
     sbm.set_defaults(func=_submit)
 
-    plan = sub.add_parser("plan", help="DP training plan: noise for a target epsilon")
-    plan.add_argument("--units", type=int, required=True, help="people in the training set")
+    plan = sub.add_parser(
+        "plan",
+        help="DP training plan: noise for a batch and epochs, or (with a compute budget) the "
+        "model, batch and steps predicted to learn most",
+        epilog="With --compute or --gpu-hours, --epsilon may be up to 1000: the planner answers "
+        "above 100, says such a guarantee is meaningless, and writes no config (run refuses it).",
+    )
+    plan.add_argument("--units", type=int, help="people in the training set")
     plan.add_argument("--unit", default="person", help="what one privacy unit is called")
     add_model_options(plan, PrivacyParams, aliases={"target_epsilon": "--epsilon"})
+    plan.add_argument("--compute", type=float, help="training budget in FLOPs (plans the model)")
+    plan.add_argument("--gpu-hours", type=float, help="budget in device hours (with --gpu)")
+    plan.add_argument("--gpu", choices=("h100", "cpu"), help="device kind of --gpu-hours")
+    plan.add_argument("--seq-len", type=int, default=512, help="bytes per person's example")
+    plan.add_argument("--out", help="write the chosen plan as a `strongroom run` config (YAML)")
+    plan.add_argument(
+        "--records", default="EDIT-ME/records.csv", help="records.path written into --out"
+    )
+    plan.add_argument(
+        "--fit", nargs="+", metavar="RUNS", help="refit the loss law from sweep JSON lines"
+    )
+    plan.add_argument("--law", help="loss law JSON to read / write (default: the packaged one)")
     plan.set_defaults(func=_plan)
 
     card = sub.add_parser("card", help="print the model card of a registered version")

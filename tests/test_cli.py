@@ -72,3 +72,49 @@ def test_the_default_contract_of_the_stage_commands_is_shown_in_help(capsys):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "(default: hospital_encounters)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_plan_with_a_compute_budget_prints_a_table_and_writes_a_run_config(tmp_path, capsys):
+    from strongroom.run_record.params import load_params
+
+    out = tmp_path / "plan.yaml"
+    argv = ["plan", "--epsilon", "4", "--delta", "1e-5", "--units", "1864", "--compute", "3e12"]
+    assert main([*argv, "--out", str(out), "--records", "/data/x.csv"]) == 0
+    printed = capsys.readouterr().out
+    assert "pred.loss" in printed and "epsilon 4" in printed and f"wrote {out}" in printed
+    assert load_params(out).records.path == "/data/x.csv"
+
+
+def test_plan_with_compute_answers_at_epsilon_1000_and_refuses_to_write_a_config(tmp_path, capsys):
+    argv = ["plan", "--epsilon", "1000", "--delta", "1e-5", "--units", "2000"]
+    assert main([*argv, "--gpu-hours", "1", "--gpu", "cpu"]) == 0
+    assert "not a meaningful guarantee" in capsys.readouterr().err
+    assert main([*argv, "--gpu-hours", "1", "--gpu", "cpu", "--out", str(tmp_path / "p")]) == 2
+    assert "no config written" in capsys.readouterr().err and not (tmp_path / "p").exists()
+
+
+def test_plan_with_compute_refuses_a_batch_size_it_would_choose(capsys):
+    argv = ["plan", "--units", "2000", "--compute", "1e12", "--batch-size", "64"]
+    assert main(argv) == 2 and "chooses" in capsys.readouterr().err
+
+
+def test_demo_plan_auto_reaches_the_privacy_and_training_groups(tmp_path, monkeypatch):
+    from strongroom.planning.demo_plan import demo_plan
+
+    seen = {}
+
+    def stop(params, run_dir):
+        seen.update(preset=params.training.model_preset, batch=params.privacy.batch_size)
+        raise StrongroomError("stopped")
+
+    monkeypatch.setattr("strongroom.local_run.run_local", stop)
+    argv = ["demo", "--plan", "auto", "--workdir", str(tmp_path / "runs")]
+    assert main(argv) == 2
+    chosen = demo_plan(2000, epsilon=4.0, eval_fraction=0.1, canaries=128).chosen
+    assert seen == {"preset": chosen.preset, "batch": chosen.batch_size}
+
+
+def test_demo_plan_auto_refuses_a_batch_size_before_anything_is_written(tmp_path, capsys):
+    argv = ["demo", "--plan", "auto", "--batch-size", "8", "--workdir", str(tmp_path / "runs")]
+    assert main(argv) == 2 and "--plan auto chooses the batch size" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
