@@ -2,7 +2,8 @@
 KServe `InferenceService` that `strongroom approve` writes for the version it approved.
 
 Serving starts only after `verify` accepts the alias, and it serves the version verify checked
-(`models:/NAME/VERSION`, never the alias again, which could move in between). The manifest's
+(`models:/NAME/VERSION`, never the alias again, which could move in between); verify runs again
+every few minutes while it serves, and a failure stops the server. The manifest's
 container runs `strongroom serve` too, so an alias set by hand in the MLflow UI deploys nothing:
 the pod refuses to start.
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,9 +50,46 @@ def serve(
     host: str = "127.0.0.1",
     port: int = SERVING_PORT,
     version: str | None = None,
-) -> None:
-    """Verify `model_name@alias` (and, when given, that it is `version`), then replace this
-    process with the scoring server for that version. Refuses with every reason otherwise."""
+    recheck_seconds: float = 300.0,
+) -> int:
+    """Verify `model_name@alias` (and, when given, that it is `version`), then run the scoring
+    server for that version, verifying again every `recheck_seconds`: a revoked approval, a
+    moved alias or a policy that fails now stops the server (GateError), and a restarted pod
+    refuses to start. 0: replace this process with the server, verified once."""
+    checks = {"policy": policy, "seal_public_key_file": seal_public_key_file}
+    verified = _verified_version(tracking_uri, model_name, alias, version, **checks)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    # MLflow starts the scoring server as `uvicorn` from PATH: this environment's, even when
+    # it was not activated.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    command = serve_command(f"models:/{model_name}/{verified}", host=host, port=port)
+    print(f"{model_name}@{alias} -> version {verified}: verified; serving on {host}:{port}")
+    sys.stdout.flush()
+    if recheck_seconds <= 0:
+        os.execvpe(command[0], command, env)
+    server = subprocess.Popen(command, env=env, start_new_session=True)  # its workers with it
+    signal.signal(signal.SIGTERM, lambda *_: _stop(server))  # the pod is stopping
+    try:
+        while server.poll() is None:
+            try:
+                server.wait(timeout=recheck_seconds)
+            except subprocess.TimeoutExpired:
+                _verified_version(tracking_uri, model_name, alias, verified, **checks)
+    finally:
+        _stop(server)
+    return server.returncode
+
+
+def _verified_version(
+    tracking_uri: str,
+    model_name: str,
+    alias: str,
+    version: str | None,
+    *,
+    policy: str,
+    seal_public_key_file: str,
+) -> str:
+    """The version `alias` points to, when verify accepts it (and it is `version`, if given)."""
     from strongroom.governance.approval import verify
 
     result = verify(
@@ -60,14 +100,21 @@ def serve(
         problems.append(f"{model_name}@{alias} is version {result.version}, not {version}")
     if problems:
         raise GateError(f"not serving {model_name}@{alias}: " + "; ".join(problems))
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    # MLflow starts the scoring server as `uvicorn` from PATH: this environment's, even when
-    # it was not activated.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    command = serve_command(f"models:/{model_name}/{result.version}", host=host, port=port)
-    print(f"{model_name}@{alias} -> version {result.version}: verified; serving on {host}:{port}")
-    sys.stdout.flush()
-    os.execvpe(command[0], command, env)
+    return result.version
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """SIGTERM to the scoring server's process group, SIGKILL after 20 s."""
+    if server.poll() is not None:
+        return
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    except ProcessLookupError:
+        pass
 
 
 def _resource_name(model_name: str, version: str) -> str:

@@ -285,12 +285,12 @@ def _serve(args: argparse.Namespace) -> int:
     name, sep, alias = args.ref.rpartition("@")
     if not sep or not name or not alias:
         raise StrongroomError(f"expected MODEL@ALIAS, got {args.ref!r}")
-    serve(
+    code = serve(
         args.tracking_uri, name, alias, policy=args.policy,
         seal_public_key_file=args.seal_public_key, host=args.host, port=args.port,
-        version=args.version,
+        version=args.version, recheck_seconds=args.recheck_every,
     )  # fmt: skip
-    return 0  # not reached: serve replaces this process with the scoring server
+    return 0 if code == 0 else 1
 
 
 def _revoke(args: argparse.Namespace) -> int:
@@ -620,6 +620,13 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--seal-public-key", default="", help=seal_help)
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8080)
+    srv.add_argument(
+        "--recheck-every",
+        type=float,
+        default=300.0,
+        help="seconds between verifications while serving (a failure stops the server); "
+        "0: verify once",
+    )
     _tracking_arg(srv)
     srv.set_defaults(func=_serve)
 

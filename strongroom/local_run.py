@@ -158,7 +158,27 @@ def _fact_lines(facts: Facts) -> list[str]:
         f"({facts.eval.units} {p.unit_name}s never trained on; outside the guarantee)",
         f"ledger         cumulative epsilon {facts.ledger.cumulative_epsilon:.4f} over "
         f"{facts.ledger.runs} run(s) on these records",
+        _audit_line(facts),
     ]
+
+
+def _audit_line(facts: Facts) -> str:
+    """The audit's evidence in one line (its full account: `strongroom audit MODEL/VERSION`)."""
+    a, p = facts.audit, facts.privacy
+    if a.epsilon_lower_bound is None or a.confidence is None:
+        return "audit          no canaries planted: no empirical lower bound"
+    verdict = "within" if a.epsilon_lower_bound <= p.epsilon else "ABOVE"
+
+    def num(value: float | None, spec: str) -> str:
+        return "n/a" if value is None else format(value, spec)
+
+    return (
+        f"audit          empirical epsilon >= {a.epsilon_lower_bound:.3f} at {a.confidence:.0%} "
+        f"({verdict} the claimed {p.epsilon:.3f}; {a.canaries} canaries), membership AUC "
+        f"{num(a.mia_auc, '.3f')} ({num(a.mia_auc_low, '.3f')} to {num(a.mia_auc_high, '.3f')}), "
+        f"canary exposure {num(a.exposure_included, '.2f')} bits vs "
+        f"{num(a.exposure_excluded, '.2f')} unseen"
+    )
 
 
 def _alias_of(uri: str, model_name: str, version: str) -> str:

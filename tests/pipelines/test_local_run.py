@@ -132,7 +132,7 @@ def test_summary_reports_counts_privacy_and_gate(pipeline_run):
     decision, run_dir = pipeline_run
     text = summarize(decision, run_dir)
     for needle in ("rows in", "quarantined", "identifiers", "epsilon", "delta", "held-out",
-                   "secure randomness",
+                   "secure randomness", "empirical epsilon >=", "membership AUC",
                    "PASSED", "alias staging", "mlflow ui --backend-store-uri"):  # fmt: skip
         assert needle in text
 

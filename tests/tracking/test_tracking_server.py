@@ -203,3 +203,19 @@ def test_approve_writes_a_kserve_manifest_that_serves_only_through_verify(approv
     assert container["command"] == ["strongroom"]
     assert container["args"][:4] == ["serve", f"{MODEL}@production", "--version", "1"]
     assert container["image"].startswith("registry.example/strongroom@sha256:")
+
+
+def test_a_revoked_approval_stops_a_running_server(approved):
+    """Last in this module (it revokes version 1): verify runs again while serving."""
+    from strongroom.governance.approval import revoke
+
+    url, public_key, trusted, _ = approved
+    server, port = _serve(url, public_key, trusted, "--version", "1", "--recheck-every", "2")
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/ping", timeout=240, process=server)
+        revoke(url, MODEL, "1", by=APPROVER, reason="test")
+        output, _ = server.communicate(timeout=120)
+    finally:
+        stop_group(server)
+    assert server.returncode != 0
+    assert "not serving" in output and "no alias 'production'" in output  # revoke removed it
