@@ -109,6 +109,14 @@ def revoke(tracking_uri: str, model_name: str, version: str, *, by: str, reason:
     client.set_model_version_tag(model_name, version, "approval.revoked", json.dumps(revoked))
 
 
+def split_alias_ref(ref: str) -> tuple[str, str]:
+    """`MODEL@ALIAS` -> (model, alias)."""
+    name, sep, alias = ref.rpartition("@")
+    if not sep or not name or not alias:
+        raise StrongroomError(f"expected MODEL@ALIAS, got {ref!r}")
+    return name, alias
+
+
 def verify(
     tracking_uri: str, model_name: str, alias: str, *, policy: str, seal_public_key_file: str
 ) -> Verification:

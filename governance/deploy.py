@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from strongroom.errors import GateError
+from strongroom.lifetime import stop_process_group
 
 SERVING_PORT = 8080  # KServe's default for a custom predictor
 TRUST_MOUNT = "/etc/strongroom"  # the seal's public key, the trusted approvers, the policies
@@ -68,7 +69,7 @@ def serve(
     if recheck_seconds <= 0:
         os.execvpe(command[0], command, env)
     server = subprocess.Popen(command, env=env, start_new_session=True)  # its workers with it
-    signal.signal(signal.SIGTERM, lambda *_: _stop(server))  # the pod is stopping
+    signal.signal(signal.SIGTERM, lambda *_: stop_process_group(server))  # the pod is stopping
     try:
         while server.poll() is None:
             try:
@@ -76,7 +77,7 @@ def serve(
             except subprocess.TimeoutExpired:
                 _verified_version(tracking_uri, model_name, alias, verified, **checks)
     finally:
-        _stop(server)
+        stop_process_group(server)
     return server.returncode
 
 
@@ -101,20 +102,6 @@ def _verified_version(
     if problems:
         raise GateError(f"not serving {model_name}@{alias}: " + "; ".join(problems))
     return result.version
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """SIGTERM to the scoring server's process group, SIGKILL after 20 s."""
-    if server.poll() is not None:
-        return
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-    except ProcessLookupError:
-        pass
 
 
 def _resource_name(model_name: str, version: str) -> str:

@@ -280,11 +280,10 @@ def _serving_manifest(args: argparse.Namespace, name: str, version: str, policy:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from strongroom.governance.approval import split_alias_ref
     from strongroom.governance.deploy import serve
 
-    name, sep, alias = args.ref.rpartition("@")
-    if not sep or not name or not alias:
-        raise StrongroomError(f"expected MODEL@ALIAS, got {args.ref!r}")
+    name, alias = split_alias_ref(args.ref)
     code = serve(
         args.tracking_uri, name, alias, policy=args.policy,
         seal_public_key_file=args.seal_public_key, host=args.host, port=args.port,
@@ -304,11 +303,9 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from strongroom.governance.approval import verify
+    from strongroom.governance.approval import split_alias_ref, verify
 
-    name, sep, alias = args.ref.rpartition("@")
-    if not sep or not name or not alias:
-        raise StrongroomError(f"expected MODEL@ALIAS, got {args.ref!r}")
+    name, alias = split_alias_ref(args.ref)
     result = verify(
         args.tracking_uri, name, alias, policy=args.policy,
         seal_public_key_file=args.seal_public_key,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
 import sys
 
 DIE_WITH_PARENT_ENV = "STRONGROOM_DIE_WITH_PARENT"
@@ -29,3 +30,18 @@ def die_with_parent() -> None:
         return  # not permitted here: nothing worse than before
     if os.getppid() != parent:  # the parent died before the request took effect
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def stop_process_group(process: subprocess.Popen, *, grace: float = 20.0) -> None:
+    """SIGTERM to `process`'s group (started with start_new_session=True: it and its workers),
+    SIGKILL after `grace` seconds; nothing when it has ended."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass

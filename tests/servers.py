@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from strongroom.lifetime import stop_process_group as stop_group
+
 MLFLOW_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
 
 
@@ -120,17 +122,3 @@ def mlflow_server(backend_uri: str, artifacts: Path, log: Path) -> Iterator[str]
         yield url
     finally:
         stop_group(server)
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM to the process group, SIGKILL after 20 s."""
-    import signal
-
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass

@@ -71,20 +71,13 @@ class _Tally:
     unexpected: dict[str, int] = field(default_factory=dict)
 
 
-def _split_ref(ref: str) -> tuple[str, str]:
-    name, sep, alias = ref.rpartition("@")
-    if not sep or not name or not alias:
-        raise StrongroomError(f"expected MODEL@ALIAS, got {ref!r}")
-    return name, alias
-
-
 def _approved_version(req: Request) -> tuple[str, str, Facts]:
     """(model, version, sealed facts), or GateError saying why synthesis is refused."""
-    from strongroom.governance.approval import verify
+    from strongroom.governance.approval import split_alias_ref, verify
     from strongroom.release import checked_facts
     from strongroom.run_record.seal import load_verify_key
 
-    name, alias = _split_ref(req.ref)
+    name, alias = split_alias_ref(req.ref)
     result = verify(
         req.tracking_uri,
         name,
@@ -110,7 +103,9 @@ def _load_weights(tracking_uri: str, name: str, version: str, facts: Facts, scra
     client = store_client(tracking_uri)
     local = Path(
         mlflow.artifacts.download_artifacts(
-            artifact_uri=client.get_model_version_download_uri(name, version), dst_path=scratch
+            artifact_uri=client.get_model_version_download_uri(name, version),
+            dst_path=scratch,
+            tracking_uri=client.tracking_uri,  # not the process-wide one (mlflow-artifacts:/)
         )
     )
     for path in sorted(local.rglob("*.pt")):
@@ -120,11 +115,13 @@ def _load_weights(tracking_uri: str, name: str, version: str, facts: Facts, scra
 
 
 def _metadata(name: str, version: str, req: Request, facts: Facts) -> dict[str, Any]:
+    from strongroom.governance.approval import split_alias_ref
+
     p = facts.privacy
     return {
         "model": name,
         "version": version,
-        "alias": _split_ref(req.ref)[1],
+        "alias": split_alias_ref(req.ref)[1],
         "epsilon": p.epsilon,
         "delta": p.delta,
         "privacy_unit": p.unit_kind,
