@@ -1,4 +1,4 @@
-"""Release stages: register in MLflow, gate on policy, promote to staging."""
+"""Release stages: register in MLflow; gate on policy, promoting a passing version to staging."""
 
 from typing import NamedTuple
 
@@ -43,9 +43,10 @@ def register_op(
 
 @dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
 def gate_op(release: dict, version: str, decision: Output[Artifact]) -> bool:
-    """Evaluate the governance policy on the version's sealed run record; per-rule reasons.
+    """Evaluate the governance policy on the version's sealed run record, per-rule reasons; a
+    passing version gets the alias `staging` (the organisation's policy of that name passing too).
 
-    A single bool output on purpose: the kfp local runner cannot branch on NamedTuple fields.
+    The bool output says whether the version passed (and was promoted).
     """
     from strongroom.release import gate_stage
     from strongroom.run_record.params import ReleaseParams
@@ -63,15 +64,3 @@ def gate_op(release: dict, version: str, decision: Output[Artifact]) -> bool:
         print(f"[{'PASS' if rule['passed'] else 'FAIL'}] {rule['id']}: {rule['reason']}")
     decision.metadata["passed"] = result["passed"]
     return result["passed"]
-
-
-@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
-def promote_op(release: dict, version: str) -> str:
-    """Alias `staging`, after re-checking the gate."""
-    from strongroom.release import promote
-    from strongroom.run_record.params import ReleaseParams
-
-    where = ReleaseParams.model_validate(release)
-    return promote(
-        where.tracking_uri, where.model_name, version, where.policy, where.verify_key_file
-    )["alias"]

@@ -6,7 +6,7 @@ reaches only the tasks listed in NEEDS:
 
 - the pseudonymisation key: shard planning and de-identification (they pseudonymise);
 - the private seal key: train, register and audit (they sign what ran);
-- the public seal key: gate and promote (they verify);
+- the public seal key: the gate (it verifies, then promotes);
 - the training-state PVC, the GPU and its node selector and tolerations: train, the one task that
   retries (it resumes from the state on its PVC; nothing else is safe to repeat: register would
   make a second version).
@@ -46,7 +46,6 @@ NEEDS: dict[str, frozenset[str]] = {
     "register-op": frozenset({SEAL_KEY}),
     "audit-op": frozenset({SEAL_KEY}),
     "gate-op": frozenset({SEAL_PUBLIC_KEY}),
-    "promote-op": frozenset({SEAL_PUBLIC_KEY}),
 }
 RETRY_BACKOFF = "120s"  # time for the node (or a spot GPU) to come back before train resumes
 

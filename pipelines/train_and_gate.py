@@ -30,7 +30,7 @@ from strongroom.components.records import (
     merge_deid_op,
     validate_op,
 )
-from strongroom.components.release import gate_op, promote_op, register_op
+from strongroom.components.release import gate_op, register_op
 from strongroom.components.training import audit_op, evaluate_op, train_op
 from strongroom.pipelines.cluster import wire
 from strongroom.pipelines.cluster_settings import ClusterSettings
@@ -92,9 +92,7 @@ def build_pipeline(*, resumable: bool, cluster: ClusterSettings | None = None) -
                 audit=audited.outputs["audit"],
             )
         )
-        gate = step(gate_op(release=release, version=registered.outputs["version"]))
-        with dsl.If(gate.outputs["Output"] == True, name="gate-passed"):  # noqa: E712
-            step(promote_op(release=release, version=registered.outputs["version"]))
+        gate = step(gate_op(release=release, version=registered.outputs["version"]))  # + staging
         return gate.outputs["decision"]  # the gate decision (JSON): rules, reasons, model URI
 
     if settings is None:

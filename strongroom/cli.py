@@ -431,6 +431,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {number}")
+    return number
+
+
 def _tracking_arg(parser: argparse.ArgumentParser) -> None:
     import os
 
@@ -680,7 +687,10 @@ def build_parser() -> argparse.ArgumentParser:
     deid.add_argument("--key-file", required=True, help="pseudonymisation key (created if missing)")
     deid.add_argument("--out", required=True)
     deid.add_argument(
-        "--processes", type=_positive_int, default=1, help="worker processes for free text"
+        "--processes",
+        type=_non_negative_int,
+        default=0,
+        help="worker processes for free text; 0: as many as the notes repay and the CPUs allow",
     )
     deid.add_argument(
         "--engine",

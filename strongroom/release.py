@@ -294,10 +294,15 @@ def gate_stage(
     seal_public_key_file: str,
     out_file: str,
 ) -> dict[str, Any]:
+    """The pipeline's gate: `policy` on the version's sealed record, recorded on the version; a
+    passing version is promoted (alias `staging`) in the same step, on this decision (a second
+    task would only import the accountants again to reach it)."""
     from strongroom.tracking.registry import store_client
 
     decision = gate_version(tracking_uri, model_name, version, policy, seal_public_key_file)
     record_decision(store_client(tracking_uri), model_name, version, decision)
+    if decision["passed"]:
+        promote(tracking_uri, model_name, version, policy, seal_public_key_file, decided=decision)
     write_json(out_file, decision)
     return decision
 
@@ -324,13 +329,22 @@ def record_decision(client: Any, model_name: str, version: str, decision: dict[s
 
 
 def promote(
-    tracking_uri: str, model_name: str, version: str, policy: str, seal_public_key_file: str
+    tracking_uri: str,
+    model_name: str,
+    version: str,
+    policy: str,
+    seal_public_key_file: str,
+    *,
+    decided: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Alias `staging`, after the run's policy and the organisation's policy of the same name
-    both pass once more: a laxer file brought by the run promotes nothing."""
+    both pass: a laxer file brought by the run promotes nothing. `decided`: the run's policy's
+    decision on this version, just taken by the caller (else it is taken here)."""
     from strongroom.tracking.registry import store_client
 
-    decision = gate_version(tracking_uri, model_name, version, policy, seal_public_key_file)
+    decision = decided or gate_version(
+        tracking_uri, model_name, version, policy, seal_public_key_file
+    )
     _refuse_failing(decision, model_name, version)
     if decision["policy_source"] == "caller's file":  # the organisation's policy of that name
         org = gate_version(

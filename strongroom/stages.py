@@ -74,7 +74,7 @@ def deidentify_stage(
     split: deid.HeldOutSplit = deid.DEFAULT_SPLIT,
     shard: int = 0,
     shards: int = 1,
-    processes: int = 1,
+    processes: int = 0,
     engine: Engine = "fast",
 ) -> dict[str, Any]:
     # With several shards the key was made before the fan-out (shards.plan_shards).

@@ -20,7 +20,12 @@ import pandas as pd
 
 from strongroom.deid.engine import DEFAULT_ENGINE, Engine
 from strongroom.deid.near_miss import is_name_word, scrub_near_misses
-from strongroom.deid.record_values import english_words, known_value_pattern, scrub_known_values
+from strongroom.deid.record_values import (
+    english_words,
+    known_value_pattern,
+    might_occur,
+    scrub_known_values,
+)
 from strongroom.deid.redact import redact_texts
 from strongroom.deid.very_old import (
     aggregate_years,
@@ -119,7 +124,7 @@ def _residuals(text: str | None, known: dict[str, str]) -> Counter[str]:
     return Counter(
         tag.strip("<>")
         for value, tag in known.items()
-        if len(value) >= 4 and known_value_pattern(value).search(text)
+        if len(value) >= 4 and might_occur(value, text) and known_value_pattern(value).search(text)
     )
 
 
@@ -207,7 +212,7 @@ def deidentify(
     split: HeldOutSplit = DEFAULT_SPLIT,
     shard: int = 0,
     shards: int = 1,
-    processes: int = 1,
+    processes: int = 0,
     engine: Engine = DEFAULT_ENGINE,
     today: date | None = None,
 ) -> DeidentifyResult:
@@ -216,7 +221,8 @@ def deidentify(
     Rows are independent here (a note is redacted with its own record's values, pseudonyms
     depend only on the key), so shards can run in parallel and be concatenated afterwards.
     `processes` > 1 analyses the free text in that many worker processes (each loads the
-    spaCy model: a few hundred MB and seconds each; worth it from a few thousand notes).
+    spaCy model: a few hundred MB and seconds each; worth it from a few thousand notes); 0, the
+    default, starts as many as the notes repay and the CPUs allow (``engine.pool``).
     `engine`: ``fast`` (strongroom's batched analyzer) or ``presidio`` (Presidio's own), the
     same findings (``deid.engine``). `today` decides who is over 89 by birth date (``very_old``).
     """

@@ -12,9 +12,10 @@ import re
 
 from strongroom.deid.spacy_model import english_words  # re-exported: near misses use it
 
-__all__ = ["english_words", "known_value_pattern", "scrub_known_values"]
+__all__ = ["english_words", "known_value_pattern", "might_occur", "scrub_known_values"]
 
 _SEPARATORS = r"[\s().\-/]*"  # how people write numbers: 4111 1111 ..., (555) 123-4567
+_SEPARATOR = re.compile(r"[\s().\-/]")
 _APOSTROPHES = "['’‘`´]"
 _DASHES = "[-‐‑‒–]"
 _MIN_DIGITS = 6  # shorter digit runs (days, doses) would redact ordinary numbers
@@ -31,12 +32,32 @@ def known_value_pattern(value: str) -> re.Pattern[str]:
     Numbers (six digits or more, like phones, SSNs, account and card numbers, IBANs) match with
     any spacing or punctuation between their characters, as they are written in notes and memos.
     """
-    compact = re.sub(r"[\s().\-/]", "", value)
-    if sum(c.isdigit() for c in compact) >= _MIN_DIGITS and compact.isalnum():
+    compact = _SEPARATOR.sub("", value)
+    if _is_number(compact):
         body = _SEPARATORS.join(re.escape(c) for c in compact)
     else:  # typographic apostrophes and dashes count as the plain ones: O’Neil is O'Neil
         body = re.escape(value).replace("'", _APOSTROPHES).replace(r"\-", _DASHES)
     return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+
+
+def _is_number(compact: str) -> bool:
+    return sum(c.isdigit() for c in compact) >= _MIN_DIGITS and compact.isalnum()
+
+
+def might_occur(value: str, text: str) -> bool:
+    """False only where ``known_value_pattern(value)`` cannot match `text`: most of a row's
+    values are not in its note, and this check costs far less than compiling their patterns.
+
+    Exact for ASCII: a match is the value itself up to letter case, apostrophe and dash forms
+    (or, for numbers, separators), so the folded text contains the folded value. Any non-ASCII
+    character (Unicode case folding has its own pairs, such as the long s and s) answers True.
+    """
+    if not (value.isascii() and text.isascii()):
+        return True
+    compact = _SEPARATOR.sub("", value)
+    if _is_number(compact):
+        return compact.lower() in _SEPARATOR.sub("", text).lower()
+    return value.lower().replace("`", "'") in text.lower().replace("`", "'")
 
 
 def scrub_known_values(text: str, known: dict[str, str]) -> tuple[str, int]:
@@ -46,6 +67,7 @@ def scrub_known_values(text: str, known: dict[str, str]) -> tuple[str, int]:
     """
     hits = 0
     for value in sorted(known, key=len, reverse=True):  # longest first: "Ann Lee" before "Ann"
-        text, n = known_value_pattern(value).subn(known[value], text)
-        hits += n
+        if might_occur(value, text):
+            text, n = known_value_pattern(value).subn(known[value], text)
+            hits += n
     return text, hits

@@ -31,6 +31,12 @@ class KVCache:
         self.keys = [k[rows] for k in self.keys]
         self.values = [v[rows] for v in self.values]
 
+    def repeat(self, times: int) -> None:
+        """Each row `times` times over (rows r*times .. r*times + times-1): one prefix, computed
+        once, continued in several ways."""
+        self.keys = [k.repeat_interleave(times, dim=0) for k in self.keys]
+        self.values = [v.repeat_interleave(times, dim=0) for v in self.values]
+
 
 def _attend(
     attn: Attention, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache: KVCache, i: int
@@ -57,8 +63,11 @@ def _attend(
 
 
 @torch.no_grad()
-def extend(model: GemmaDecoder, ids: torch.Tensor, cache: KVCache) -> torch.Tensor:
-    """Feed `ids` [B, n] after the cached positions; the logits of the last one, [B, V]."""
+def extend(
+    model: GemmaDecoder, ids: torch.Tensor, cache: KVCache, *, every_position: bool = False
+) -> torch.Tensor:
+    """Feed `ids` [B, n] after the cached positions; the logits of the last one, [B, V] (of
+    each new one, [B, n, V], with `every_position`)."""
     n = ids.shape[1]
     start = cache.length
     if start + n > model.cfg.max_seq_len:
@@ -70,6 +79,6 @@ def extend(model: GemmaDecoder, ids: torch.Tensor, cache: KVCache) -> torch.Tens
         x = x + _attend(block.attn, block.attn_norm(x), cos, sin, cache, i)  # [B, n, D]
         x = x + block.mlp(block.mlp_norm(x))  # [B, n, D]
     cache.length = start + n
-    logits = model.lm_head(model.final_norm(x[:, -1]))  # [B, V]
+    logits = model.lm_head(model.final_norm(x if every_position else x[:, -1]))  # [B, (n,) V]
     cap = model.cfg.final_logit_softcap
     return cap * torch.tanh(logits / cap) if cap is not None else logits

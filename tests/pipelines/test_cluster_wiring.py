@@ -22,7 +22,7 @@ SITE = {  # what a site changes: its GPU nodes' label and taint
     }
 }
 STAGES = {"deid-shards-op", "ingest-op", "validate-op", "deidentify-op", "merge-deid-op",
-          "corpus-op", "train-op", "evaluate-op", "audit-op", "register-op", "gate-op", "promote-op",
+          "corpus-op", "train-op", "evaluate-op", "audit-op", "register-op", "gate-op",
           "record-outcome-op"}  # fmt: skip
 
 
@@ -116,7 +116,7 @@ def test_keys_reach_exactly_the_tasks_that_use_them(compiled):
     public = {
         t.component for t in tasks.values() if settings.seal_public_key.name in t.config_maps()
     }
-    assert public == _users_of(SEAL_PUBLIC_KEY) == {"gate-op", "promote-op"}
+    assert public == _users_of(SEAL_PUBLIC_KEY) == {"gate-op"}
     assert _users_of(PSEUDONYM_KEY) == {"deid-shards-op", "deidentify-op"}
     assert _users_of(SEAL_KEY) == {"train-op", "audit-op", "register-op"}
     for task in tasks.values():

@@ -45,7 +45,7 @@ def test_the_local_pipeline_caches_every_task_and_the_compiled_one_none():
         caching(build_pipeline(resumable=True)),
         caching(build_pipeline(resumable=False)),
     )
-    assert len(resumable) == 12 and len(compiled) == 13  # + the exit handler's task
+    assert len(resumable) == 11 and len(compiled) == 12  # + the exit handler's task
     assert all(resumable) and not any(compiled)
 
 

@@ -28,10 +28,15 @@ def find_entities(
     """(entity type, start, end, score) per text, at `score_threshold`, in order.
 
     `processes` > 1 analyses blocks of texts in that many worker processes (each loads the
-    model once, a few seconds): for large inputs only.
+    model once, a few seconds): for large inputs only. 0: as many as the texts repay and the
+    CPUs allow (``pool.auto_processes``).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
+    if processes == 0:
+        from strongroom.deid.engine.pool import auto_processes
+
+        processes = auto_processes(len(texts))
     if engine == "presidio":
         yield from _stock(texts, score_threshold=score_threshold, processes=processes)
     elif processes > 1:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from strongroom.deid.engine.findings import Finding
@@ -14,6 +16,29 @@ from strongroom.deid.engine.setup import analyzer_engine
 WARM_UP_TEXT = "Warm up: Dr. Ann Lee, MRN 1234567, seen 2020-01-02; call 212-555-0100, ann@x.org."
 
 _WORKER: dict[str, Any] = {}
+# Below this many texts, starting workers (each loads the model: ~3 s of one core) costs more
+# than analysing in the calling process saves; each further worker needs half as many again.
+POOL_FROM_TEXTS = 3000
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota> <period>" or "max ..."
+
+
+def usable_cpus() -> int:
+    """CPUs this process may use: its affinity, capped by a cgroup CPU quota (a Kubernetes
+    limit: os.cpu_count() would count the node's cores)."""
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = CGROUP_CPU_MAX.read_text().split()[:2]
+    except (OSError, ValueError):
+        return cpus
+    return cpus if quota == "max" else max(1, min(cpus, int(quota) // int(period)))
+
+
+def auto_processes(texts: int) -> int:
+    """Worker processes for `texts` texts: one (no pool) for a few thousand, then as many as
+    the CPUs allow and the texts repay."""
+    if texts < POOL_FROM_TEXTS:
+        return 1
+    return max(1, min(usable_cpus(), 2 * texts // POOL_FROM_TEXTS))
 
 
 def _start_worker(model_name: str | None) -> None:
