@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from strongroom.deid.address_lines import extend_addresses
 from strongroom.deid.clinical import drop_clinical_content
 from strongroom.deid.engine import DEFAULT_ENGINE, Engine, Finding, find_entities
+from strongroom.deid.name_spans import extend_names
 
 SCORE_THRESHOLD = 0.3  # low on purpose: a missed identifier costs more than a redacted word
 # A literal backslash-n (two characters, as exported notes and JSON dumps carry) glues the words
@@ -29,13 +30,14 @@ def detect(
 ) -> Iterator[list[Finding]]:
     """The findings the pipeline redacts: the engine's at ``SCORE_THRESHOLD``, less clinical
     content that generic recognizers take for identifiers (``clinical.py``), street addresses
-    extended over their town, country and postcode parts (``address_lines.py``)."""
+    extended over their town, country and postcode parts (``address_lines.py``), names over
+    the rest of the name, lists of people and a chat's speakers (``name_spans.py``)."""
     readable = [with_escapes_as_breaks(t) for t in texts]
     found = find_entities(
         readable, score_threshold=SCORE_THRESHOLD, engine=engine, processes=processes
     )
     for text, findings in zip(readable, found, strict=True):
-        yield extend_addresses(text, drop_clinical_content(text, findings))
+        yield extend_names(text, extend_addresses(text, drop_clinical_content(text, findings)))
 
 
 def redact_texts(

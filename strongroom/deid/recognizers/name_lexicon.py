@@ -63,13 +63,21 @@ _EPONYM = re.compile(
 @lru_cache(maxsize=1)
 def census_names() -> frozenset[str]:
     """Lower-case first names and surnames (up to ``MAX_SURNAME_RANK``) of the 1990 census."""
-    files = resources.files("names")
-    found: set[str] = set()
-    for name in ("dist.female.first", "dist.male.first", "dist.all.last"):
-        for line in (files / name).read_text().splitlines():
-            fields = line.split()
-            if fields and (name != "dist.all.last" or int(fields[3]) <= MAX_SURNAME_RANK):
-                found.add(fields[0].lower())
+    return census_first_names() | _census_file("dist.all.last", max_rank=MAX_SURNAME_RANK)
+
+
+@lru_cache(maxsize=1)
+def census_first_names() -> frozenset[str]:
+    """Lower-case first names of the 1990 census (surnames hold words: Agent, Nurse, Reason)."""
+    return _census_file("dist.female.first") | _census_file("dist.male.first")
+
+
+def _census_file(name: str, *, max_rank: int | None = None) -> frozenset[str]:
+    found = set()
+    for line in (resources.files("names") / name).read_text().splitlines():
+        fields = line.split()
+        if fields and (max_rank is None or int(fields[3]) <= max_rank):
+            found.add(fields[0].lower())
     return frozenset(found)
 
 
