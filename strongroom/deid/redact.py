@@ -26,7 +26,7 @@ def with_escapes_as_breaks(text: str) -> str:
 
 
 def detect(
-    texts: list[str], *, engine: Engine = DEFAULT_ENGINE, processes: int = 0
+    texts: list[str], *, engine: Engine = DEFAULT_ENGINE, processes: int = 1
 ) -> Iterator[list[Finding]]:
     """The findings the pipeline redacts: the engine's at ``SCORE_THRESHOLD``, less clinical
     content that generic recognizers take for identifiers (``clinical.py``), street addresses
@@ -41,7 +41,7 @@ def detect(
 
 
 def redact_texts(
-    texts: Iterable[str], *, engine: Engine = DEFAULT_ENGINE, processes: int = 0
+    texts: Iterable[str], *, engine: Engine = DEFAULT_ENGINE, processes: int = 1
 ) -> tuple[list[str], Counter[str]]:
     """Replace every entity found with `<ENTITY_TYPE>`; count entities by type."""
     from presidio_analyzer import RecognizerResult

@@ -1,9 +1,10 @@
 """Phone numbers in any national format, next to a word that says they are phone numbers.
 
-Presidio's PhoneRecognizer keeps what libphonenumber holds valid for eight regions, and strongroom's
-phone shapes know US and UK layouts; "727 174 467", "79 749 74 51", "(96) 627-277" or a 7-digit
-local "436 2014" are neither. Next to a phone word (before it: "Phone:", "mobile", "call me on",
-"messages to"; after it: "-Office", " fax") any run of 6 to 15 digits in up to six groups is taken.
+Presidio's PhoneRecognizer keeps what libphonenumber holds valid for eight regions, and
+strongroom's phone shapes know US and UK layouts; "727 174 467", "79 749 74 51", "(96) 627-277"
+or a 7-digit local "436 2014" are neither. Next to a phone word (before it: "Phone:", "mobile",
+"call", "call me on", "dial", "not answering at", "messages to", "my registered"; after it:
+"-Office", " fax") any run of 6 to 15 digits in up to six groups is taken.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from strongroom.deid.recognizers.base import DeclaredRecognizer
 
 _WORDS = r"phone|telephone|tel|mobile|cell|cellphone|fax|desk|whatsapp|sms|text\s+me"
 _BEFORE = (
-    rf"\b(?:{_WORDS}|call\s+(?:me\s+)?(?:at|on)|reach\s+me\s+(?:at|on)|messages\s+to"
+    rf"\b(?:{_WORDS}|call(?:\s+(?:me|us|him|her|them))?(?:\s+(?:at|on))?|dial(?:ing)?"
+    r"|reach(?:ed)?(?:\s+(?:me|us|him|her|them))?\s+(?:at|on)|answering\s+at|messages\s+to|registered"
     r"|contact\s+(?:me\s+)?(?:at|on)|ring\s+me\s+on)(?:\s+(?:no\.?|number|num|\#))?"
     r"\s*(?:is\s+)?[:#.=-]?\s*"
 )

@@ -138,6 +138,10 @@ CASES: list[tuple[str, str, str | None]] = [
     ("PHONE_NUMBER", "Phone: 79 749 74 51", "79 749 74 51"),
     ("PHONE_NUMBER", "stop sending messages to 436 2014", "436 2014"),
     ("PHONE_NUMBER", "083 646 0344-Office", "083 646 0344"),
+    ("PHONE_NUMBER", "You can call 463 436 698", "463 436 698"),
+    ("PHONE_NUMBER", "They're not answering at 53-55-05-64", "53-55-05-64"),
+    ("PHONE_NUMBER", "no message on my registered 771 830 025.", "771 830 025"),
+    ("PHONE_NUMBER", "call 2 times daily, dial 911", None),  # too few digits
     ("PHONE_NUMBER", "phone 12 then", None),  # too few digits
     ("CREDIT_CARD", "limit on my card # 578487089844 please", "578487089844"),
     ("CREDIT_CARD", "limit on my card # 578487089845 please", None),  # fails Luhn
