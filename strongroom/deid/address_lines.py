@@ -24,6 +24,7 @@ _PARTICLES = frozenset(
 _POSTCODE = re.compile(r"[0-9A-Z]{1,4}(?:[0-9A-Z -]{0,6})")
 _SAME_LINE = re.compile(r"[ \t]*,[ \t]*([^,\n]{1,60})")
 _REST_OF_LINE = re.compile(r"[ \t]+([^,\n]{1,60}?)[ \t]*(?=\n|\Z)")  # "Apt. 449 WIEN Austria"
+_NUMBER_BEFORE = re.compile(r"(?<![\w.,/-])[0-9]{1,6}[A-Za-z]?[ \t]+$")
 _NEXT_LINE = re.compile(r"[ \t]*,?[ \t]*\r?\n[ \t}]*([^\n]{1,60})")
 
 
@@ -49,13 +50,20 @@ def is_place(part: str) -> bool:
 
 
 def extend_addresses(text: str, findings: list[Finding]) -> list[Finding]:
-    """Each STREET_ADDRESS finding extended over the place parts that follow it."""
+    """Each STREET_ADDRESS finding extended over a number just before it and the place parts
+    that follow it."""
     out = []
     for entity, start, end, score in findings:
         if entity == "STREET_ADDRESS":
-            end = _place_end(text, end)
+            start, end = _number_before(text, start), _place_end(text, end)
         out.append((entity, start, end, score))
     return out
+
+
+def _number_before(text: str, start: int) -> int:
+    """A building or house number just before the street ("360 55 Rue Wanes") belongs to it."""
+    before = _NUMBER_BEFORE.search(text, 0, start)
+    return before.start() if before else start
 
 
 def _place_end(text: str, end: int) -> int:

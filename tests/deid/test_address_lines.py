@@ -36,3 +36,12 @@ def test_comma_parts_on_the_same_line_go_with_it_and_prose_stops_it() -> None:
 def test_other_findings_are_left_as_they_are() -> None:
     text = "Ann Lee\nOSLO"
     assert extend_addresses(text, [("PERSON", 0, 7, 0.8)]) == [("PERSON", 0, 7, 0.8)]
+
+
+def test_a_number_just_before_the_street_belongs_to_it_but_not_one_after_a_comma() -> None:
+    text = "send to 360 55 Rue Wanes"
+    (finding,) = extend_addresses(text, [("STREET_ADDRESS", 12, 24, 0.6)])
+    assert text[finding[1] : finding[2]] == "360 55 Rue Wanes"
+    text = "doses 3, 55 Rue Wanes"
+    (finding,) = extend_addresses(text, [("STREET_ADDRESS", 9, 21, 0.6)])
+    assert text[finding[1] : finding[2]] == "55 Rue Wanes"

@@ -4,7 +4,8 @@
 "Welser Strasse 93" (the type as a word of its own), "Via Nizza 41", "ul. Bruzdowa 124",
 "73 Rue Ibn Al Khatib" (a street-type word before the name), "Victor Hugo u. 97." (Hungarian);
 and US military and post-office-box addresses ("PSC 1948, Box 5200", "APO AE 51156", "P.O. Box
-46"). A leading building number ("8618 Norderhovgata 153") is part of the match. The street-type
+46"), and in a line of its own or after "at" a street with no type word, in any script ("9009
+Möhe 63"). A leading building number ("8618 Norderhovgata 153") is part of the match. The street-type
 words are those of the national postal conventions; a capitalised name and a house number must go
 with them, so prose ("the route 66 bus") does not match.
 """
@@ -39,6 +40,11 @@ _AFTER = (
     "Gatan", "Vägen", "Veien", "Vej", "Gade", "Laan", "Straat", "Plein", "Utca", "Tie", "Katu",
     "Iela", "Cesta", "Ulica", "Sokak", "Caddesi",
 )  # fmt: skip
+_ANY_WORD = r"\p{Lu}[\p{L}\p{M}'’.-]*"  # a capitalised word in any script (the regex module)
+_NOT_AFTER = (
+    r"[ \t]*(?i:mg|mcg|g|kg|ml|l|units?|iu|%|mmhg|bpm|times|tabs?|x|years?|yrs?|days?|weeks?"
+    r"|months?|hours?|hrs?|min|mins|am|pm)\b"
+)
 _AFTER_RX = "|".join(w.replace(".", r"\.") for w in _AFTER)
 _GLUED_RX = "|".join(w.replace(".", r"\.") for w in _GLUED)
 _BEFORE_RX = "|".join(w.replace(".", r"\.") for w in _BEFORE)
@@ -75,5 +81,14 @@ class InternationalAddressRecognizer(DeclaredRecognizer):
         ("military_post", r"\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+[0-9]{5}\b", 0.6),
         ("po_box", r"\b(?:P\.\s?O\.|PO)\s+Box\s+[0-9]{1,6}\b", 0.6),
         ("hungarian", rf"\b{_WORD}(?:\s+{_WORD}){{0,2}}\s+(?:u\.|utca|út)\s+{_NUMBER}", 0.6),
+        # No street type at all, any script ("9009 Möhe 63", "621 Αρτεμισίου 62"): a building
+        # number, one to four capitalised words and a house number, starting a line or after
+        # "at", "to", "address:"; never a dose, a count or a duration ("2 Tylenol 500 mg").
+        (
+            "number_name_number",
+            rf"(?<=(?:^|\b(?:at|to|on|address|located)\s*:?)[ \t}}]*)[0-9]{{1,5}}[ \t]+"
+            rf"(?:{_ANY_WORD}|C/)(?:[ \t]+{_ANY_WORD}){{0,3}}[ \t]+{_NUMBER}(?!{_NOT_AFTER})",
+            0.6,
+        ),
     )
     CONTEXT = ("address", "live", "reside", "home", "street", "addr")

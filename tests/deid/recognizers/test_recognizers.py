@@ -85,6 +85,14 @@ CASES: list[tuple[str, str, str | None]] = [
     ),
     ("STREET_ADDRESS", "Home: 4500 N Oak Blvd Suite 200", "4500 N Oak Blvd Suite 200"),
     ("STREET_ADDRESS", "SHIP TO 12 MAIN ST", "12 MAIN ST"),
+    ("STREET_ADDRESS", "The restaurant is at 291 Tylova 285", "291 Tylova 285"),
+    (
+        "STREET_ADDRESS",
+        "Henry Gibson\n    39496 Τιμολέοντος Βάσσου 154",
+        "39496 Τιμολέοντος Βάσσου 154",
+    ),
+    ("STREET_ADDRESS", "Take 2 Tylenol 500 mg at 8", None),  # a dose
+    ("STREET_ADDRESS", "on 3 Occasions 2 weeks apart", None),  # a count and a duration
     ("STREET_ADDRESS", "walked 2 blocks down the street", None),  # lower case
     ("STREET_ADDRESS", "Meet at 12 Main for lunch", None),  # no suffix
     ("STREET_ADDRESS", "Dr Smith saw 3 patients", None),
