@@ -83,10 +83,11 @@ class InternationalAddressRecognizer(DeclaredRecognizer):
         ("hungarian", rf"\b{_WORD}(?:\s+{_WORD}){{0,2}}\s+(?:u\.|utca|út)\s+{_NUMBER}", 0.6),
         # No street type at all, any script ("9009 Möhe 63", "621 Αρτεμισίου 62"): a building
         # number, one to four capitalised words and a house number, starting a line or after
-        # "at", "to", "address:"; never a dose, a count or a duration ("2 Tylenol 500 mg").
+        # "at", "to", "in", "with", "address:"; never a dose, a count or a duration ("2 Tylenol
+        # 500 mg").
         (
             "number_name_number",
-            rf"(?<=(?:^|\b(?:at|to|on|address|located)\s*:?)[ \t}}]*)[0-9]{{1,5}}[ \t]+"
+            rf"(?<=(?:^|\b(?:at|to|on|in|of|with|address|located)\s*:?)[ \t}}]*)[0-9]{{1,5}}[ \t]+"
             rf"(?:{_ANY_WORD}|C/)(?:[ \t]+{_ANY_WORD}){{0,3}}[ \t]+{_NUMBER}(?!{_NOT_AFTER})",
             0.6,
         ),
