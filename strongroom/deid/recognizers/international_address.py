@@ -87,7 +87,8 @@ class InternationalAddressRecognizer(DeclaredRecognizer):
         # 500 mg").
         (
             "number_name_number",
-            rf"(?<=(?:^|\b(?:at|to|on|in|of|with|address|located)\s*:?)[ \t}}]*)[0-9]{{1,5}}[ \t]+"
+            rf"(?=[0-9])(?<=(?:^|\b(?:at|to|on|in|of|with|address|located)\s*:?)[ \t}}]*)"
+            rf"[0-9]{{1,5}}[ \t]+"
             rf"(?:{_ANY_WORD}|C/)(?:[ \t]+{_ANY_WORD}){{0,3}}[ \t]+{_NUMBER}(?!{_NOT_AFTER})",
             0.6,
         ),
