@@ -14,6 +14,10 @@ from strongroom.errors import StrongroomError
 
 DEFAULT_CONTRACT = "hospital_encounters"  # what ingest / validate / deidentify read by default
 CONTRACT_HELP = f"built-in name or YAML path (default: {DEFAULT_CONTRACT})"
+REFERENCE_HELP = (
+    "also train the same plan without privacy and record what privacy cost (held-out loss and "
+    "perplexity both ways, their ratio; the reference is not DP and never released)"
+)
 
 
 def _check_demo_size(units: int, batch_size: int) -> None:
@@ -50,7 +54,11 @@ def _demo(args: argparse.Namespace) -> int:
                 "epochs": chosen["epochs"],
                 **({} if chosen["batch_size"] is None else {"batch_size": chosen["batch_size"]}),
             },
-            "training": {"model_preset": chosen["preset"], "seed": args.seed},
+            "training": {
+                "model_preset": chosen["preset"],
+                "seed": args.seed,
+                "reference": args.reference,
+            },
         },
         RunParams,
         source="demo",
@@ -104,6 +112,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if (args.config is None) == (args.resume is None):
         raise StrongroomError("give either CONFIG.yaml (a new run) or --resume RUN_DIR")
+    if args.resume is not None and args.reference is not None:
+        raise StrongroomError(
+            "--resume runs with the run's saved parameters: leave out --reference"
+        )
     if args.resume is not None:
         run_dir = Path(args.resume).resolve()
         print(f"resuming {run_dir} ({check_resumable(run_dir).line()})")
@@ -111,6 +123,9 @@ def _run(args: argparse.Namespace) -> int:
             decision = resume_local(run_dir)
     else:
         params = load_params(args.config)
+        if args.reference is not None:  # the flag overrides the config's training.reference
+            training = params.training.model_copy(update={"reference": args.reference})
+            params = params.model_copy(update={"training": training})
         run_dir = new_run_dir(args.workdir)
         with logged_run(run_dir, verbose=args.verbose):
             decision = run_local(params, run_dir)
@@ -474,6 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="reproducible training for tests and debugging: NOT a DP release, fails every policy",
     )
+    demo.add_argument(
+        "--reference", action="store_true", help=REFERENCE_HELP + " (about doubles training time)"
+    )
     demo.add_argument("--records-seed", type=int, default=0, help="seed of the generated records")
     demo.add_argument("--workdir", default="strongroom-runs", help="parent of the run directory")
     demo.add_argument(
@@ -490,6 +508,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="continue a killed or failed run: finished stages are reused, training continues "
         "from its saved state with the same key and budget",
+    )
+    run.add_argument(
+        "--reference",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=REFERENCE_HELP + " (default: the config's training.reference)",
     )
     run.add_argument("--workdir", default="strongroom-runs")
     run.add_argument(
