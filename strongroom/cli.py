@@ -8,6 +8,7 @@ import logging
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from strongroom.demo.domains import DOMAINS
 from strongroom.errors import StrongroomError
@@ -339,6 +340,70 @@ def _keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    import os
+
+    from strongroom.local_run import new_run_dir
+    from strongroom.offline import enforce_airgap
+    from strongroom.sweep import run_sweep
+    from strongroom.tracking.registry import prepare_store
+    from strongroom.tracking.sweep_report import log_sweep, plot, table_text, write_table
+
+    params, epsilons = _sweep_params(args)  # every problem at once, before anything is written
+    run_dir = new_run_dir(args.workdir)
+    if args.config is None:
+        domain = DOMAINS["hospital"]
+        path = domain.write_records(run_dir / "records" / domain.records_file, args.units)
+        params = params.model_copy(
+            update={"records": params.records.model_copy(update={"path": str(path)})}
+        )
+    enforce_airgap()
+    uri = params.release.tracking_uri or os.environ.get(
+        "MLFLOW_TRACKING_URI", f"sqlite:///{run_dir / 'mlflow.db'}"
+    )
+    prepare_store(uri)  # an unusable store fails now, not after the training runs
+    reference = args.reference or params.training.reference
+    sweep = run_sweep(params, epsilons, reference=reference, run_dir=run_dir)
+    files = write_table(sweep, run_dir) + plot(sweep, run_dir)
+    run_id = log_sweep(uri, sweep, files)
+    print(table_text(sweep))
+    print(f"written to {run_dir}: {', '.join(f.name for f in files)}")
+    print(f"MLflow run {run_id} (experiment strongroom-sweep) in {uri}")
+    return 0
+
+
+def _sweep_params(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """The config's parameters (or the demo's generated records) with the options on top, and
+    one privacy group per epsilon; ConfigError naming every problem."""
+    from strongroom.config import parse_groups
+    from strongroom.errors import ConfigError
+    from strongroom.run_record.params import RecordsParams, RunParams, load_params
+    from strongroom.sweep import parse_epsilons
+
+    if args.config is not None:
+        params = load_params(args.config)
+    else:  # the path is set once the records are generated in the run directory
+        params = RunParams(records=RecordsParams(path="generated", contract="hospital_encounters"))
+    given = {
+        "privacy": _given({"epochs": args.epochs, "batch_size": args.batch_size}),
+        "training": _given({"model_preset": args.preset}),
+    }
+    groups = {name: {**getattr(params, name).model_dump(), **given[name]} for name in given}
+    problems = []
+    try:
+        params = params.model_copy(update=parse_groups(groups, RunParams, source="sweep"))
+    except ConfigError as error:
+        problems += error.problems
+    epsilons, bad = parse_epsilons(args.epsilons, params.privacy)
+    if problems or bad or not epsilons:
+        raise ConfigError("sweep", problems + bad + ([] if epsilons or bad else ["no epsilons"]))
+    return params, epsilons
+
+
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def _audit(args: argparse.Namespace) -> int:
     """The version's sealed audit (measured by the pipeline's audit step; the canaries' secrets
     stay with the corpus, so it is read, not rerun) and whether it contradicts the guarantee."""
@@ -666,6 +731,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _tracking_arg(aud)
     aud.set_defaults(func=_audit)
+
+    swp = sub.add_parser(
+        "sweep",
+        help="privacy-utility sweep on one corpus: table and plots (nothing is registered)",
+        description="DP runs at several target epsilons on one corpus (the config's records, or "
+        "--units generated patients), each evaluated and audited as the pipeline does; with "
+        "--reference the same plan without privacy. Prints a table, writes it and PNG plots "
+        "in the run directory and logs them to MLflow (experiment strongroom-sweep). The "
+        "figures together describe the people trained on: see docs/training.md.",
+    )
+    swp.add_argument("config", nargs="?", help="a `strongroom run` config (default: generated)")
+    swp.add_argument("--epsilons", default="1,2,4,8", help="target epsilons, comma separated")
+    swp.add_argument(
+        "--reference", action="store_true", help=REFERENCE_HELP + " (or training.reference)"
+    )
+    swp.add_argument("--units", type=int, default=2000, help="generated patients (no config)")
+    swp.add_argument("--preset", help="model preset (default: the config's)")
+    swp.add_argument("--epochs", type=float, help="passes over the people (default: the config's)")
+    swp.add_argument("--batch-size", type=int, help="expected batch (default: the config's)")
+    swp.add_argument("--workdir", default="strongroom-runs", help="parent of the run directory")
+    swp.set_defaults(func=_sweep)
 
     led = sub.add_parser("ledger", help="cumulative epsilon per data set and privacy unit")
     led.add_argument("--data", help="records fingerprint (sha256, or its start); default: all")

@@ -51,8 +51,11 @@ def train_reference(
     steps: int,
     batch_size: int,
     settings: TrainSettings,
+    progress: bool = True,
 ) -> ReferenceResult:
     """Plain (non-DP) training of a fresh model on `tokens` ([units, T], one row per person)."""
+    from tqdm import tqdm
+
     torch.manual_seed(0 if settings.seed is None else settings.seed)  # train_dp's initialisation
     device = resolve_device(settings.device)
     model = GemmaDecoder(model_cfg).to(device)
@@ -63,7 +66,9 @@ def train_reference(
     result = ReferenceResult(model=model, steps=0)
     started = time.monotonic()
     model.train()
-    for rows in reference_batches(len(tokens), batch_size, steps):
+    batches = reference_batches(len(tokens), batch_size, steps)
+    # no loss on the bar: the reference's per-step loss is an exact, non-DP statistic
+    for rows in tqdm(batches, total=steps, unit="step", desc="reference", disable=not progress):
         optimizer.zero_grad(set_to_none=True)
         for start in range(0, len(rows), physical):
             chunk = torch.from_numpy(tokens[rows[start : start + physical]].astype(np.int64))
