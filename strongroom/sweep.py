@@ -37,6 +37,8 @@ class SweepRow:
     loss_ratio: float | None  # / the reference's held-out loss, rounded as on the card
     lower_bound: float | None  # the audit's one-run empirical epsilon lower bound
     confidence: float | None  # of the lower bound
+    # (step, epsilon spent) as the PRV accountant followed training: depends on no one's data
+    epsilon_series: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ def _dp_run(
     """One epsilon: train, evaluate and audit as the pipeline does; (the row's figures but the
     ratio, the model's folder)."""
     from strongroom import stages
+    from strongroom.release import epsilon_series
     from strongroom.run_record.reports import AuditReport, EvalReport, TrainReport
 
     name = f"eps{privacy.target_epsilon:g}"
@@ -162,5 +165,6 @@ def _dp_run(
         "perplexity": evaluation.perplexity,
         "lower_bound": audit["epsilon_lower_bound"],
         "confidence": audit["confidence"],
+        "epsilon_series": tuple(epsilon_series(TrainReport.load(model_dir))["train.epsilon_prv"]),
     }
     return figures, model_dir

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the sweep (cli -> sweep -> stages) hands its result down here
     from strongroom.sweep import Sweep, SweepRow
@@ -73,14 +73,17 @@ def write_table(sweep: Sweep, out_dir: Path) -> list[Path]:
 
 
 def plot(sweep: Sweep, out_dir: Path) -> list[Path]:
-    """Held-out loss vs epsilon (the reference as a line), audit lower bound vs claimed epsilon."""
+    """Held-out loss vs epsilon (the reference as a line), audit lower bound vs claimed epsilon,
+    epsilon spent vs step per run. No per-step loss curve: training losses are exact statistics
+    of the people trained on, kept out of MLflow (release.epsilon_series says why)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display on a server or in a pod
     import matplotlib.pyplot as plt
 
     claimed = [r.epsilon for r in sweep.rows]
-    paths = [out_dir / "loss_vs_epsilon.png", out_dir / "audit_vs_epsilon.png"]
+    paths = [out_dir / f"{name}.png" for name in ("loss_vs_epsilon", "audit_vs_epsilon",
+                                                   "epsilon_vs_step")]  # fmt: skip
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(claimed, [r.loss for r in sweep.rows], "o-", label="DP model")
     if sweep.reference.loss is not None:
@@ -92,6 +95,7 @@ def plot(sweep: Sweep, out_dir: Path) -> list[Path]:
     fig.tight_layout()
     fig.savefig(paths[0], dpi=100)
     plt.close(fig)
+    _epsilon_plot(sweep, paths[2], plt)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     bounds = [(r.epsilon, r.lower_bound) for r in sweep.rows if r.lower_bound is not None]
     ax.plot([b[0] for b in bounds], [b[1] for b in bounds], "o-", label="audit lower bound")
@@ -102,6 +106,19 @@ def plot(sweep: Sweep, out_dir: Path) -> list[Path]:
     fig.savefig(paths[1], dpi=100)
     plt.close(fig)
     return paths
+
+
+def _epsilon_plot(sweep: Sweep, path: Path, plt: Any) -> None:
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for r in sweep.rows:
+        series = [(0, 0.0), *r.epsilon_series]  # nothing is spent before the first step
+        ax.plot([s for s, _ in series], [e for _, e in series], "o-", ms=3,
+                label=f"target {r.target_epsilon:g}")  # fmt: skip
+    ax.set(xlabel="step", ylabel="epsilon spent (PRV)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def log_sweep(tracking_uri: str, sweep: Sweep, files: list[Path]) -> str:
