@@ -742,7 +742,9 @@ def build_parser() -> argparse.ArgumentParser:
         "figures together describe the people trained on: see docs/training.md.",
     )
     swp.add_argument("config", nargs="?", help="a `strongroom run` config (default: generated)")
-    swp.add_argument("--epsilons", default="1,2,4,8", help="target epsilons, comma separated")
+    swp.add_argument(
+        "--epsilons", default="1,2,4,8", help="target epsilons, comma separated (default: 1,2,4,8)"
+    )
     swp.add_argument(
         "--reference", action="store_true", help=REFERENCE_HELP + " (or training.reference)"
     )
