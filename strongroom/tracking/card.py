@@ -96,12 +96,10 @@ and are outside the guarantee, like the evaluation above.
 def reference_section(facts: Facts) -> str:
     """What privacy cost: the DP model against the same plan trained without privacy."""
     r, e, p = facts.reference, facts.eval, facts.privacy
-    if r.loss is None:
-        return (
-            "## What privacy cost\n\nNo non-private reference was trained for this run "
-            "(`--reference` trains one).\n"
-        )
-    return f"""## What privacy cost (outside the guarantee, not DP)
+    if r.loss is None:  # nothing: the card of a run without one reads as it did before
+        return ""
+    return f"""
+## What privacy cost (outside the guarantee, not DP)
 
 The same plan ({_fmt(r.steps)} steps of {_fmt(r.batch_size)} {p.unit_name}s, same model,
 initialisation, optimizer and learning rate, same training and held-out {p.unit_name}s) was also
@@ -121,6 +119,15 @@ them beyond what the DP model does. They are published rounded to {_PLACES} deci
 that (rounding limits, it does not bound, what they tell); where even that is too much, run without
 `--reference`.
 """
+
+
+def _reference_note(facts: Facts) -> str:
+    if facts.reference.loss is None:
+        return ""
+    return (
+        "- The non-private reference's figures are statistics of a model of the people trained "
+        'on without DP (see "What privacy cost").\n'
+    )
 
 
 _PLACES = REFERENCE_DECIMALS
@@ -235,9 +242,7 @@ All runs on the same records registered in this store, composed: epsilon
 - The number of {p.unit_name}s N (and so the sampling rate, steps and noise) is treated as public.
 - Held-out loss and perplexity below are exact statistics of {p.unit_name}s not trained on; they
   are published beside the guarantee, not covered by it.
-- A non-private reference's figures, when one was trained, are statistics of the people trained
-  on without DP (see "What privacy cost").
-- Per-step loss, clip fraction and batch size are not published (they are exact statistics of
+{_reference_note(facts)}- Per-step loss, clip fraction and batch size are not published (they are exact statistics of
   the people trained on); they stay in the pipeline's training report.
 
 ## Data
@@ -253,7 +258,6 @@ All runs on the same records registered in this store, composed: epsilon
 
 - held-out loss (per {p.unit_name}): {_fmt(facts.eval.loss)}; perplexity: {_fmt(facts.eval.perplexity)}
   on {_fmt(facts.eval.units)} {p.unit_name}s never used in training
-
 {reference_section(facts)}
 {audit_section(facts)}
 ## Model
