@@ -343,6 +343,7 @@ def _keygen(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     import os
 
+    from strongroom.console import logged_run
     from strongroom.local_run import new_run_dir
     from strongroom.offline import enforce_airgap
     from strongroom.sweep import run_sweep
@@ -361,12 +362,13 @@ def _sweep(args: argparse.Namespace) -> int:
     uri = params.release.tracking_uri or os.environ.get(
         "MLFLOW_TRACKING_URI", f"sqlite:///{run_dir / 'mlflow.db'}"
     )
-    prepare_store(uri)  # an unusable store fails now, not after the training runs
     reference = args.reference or params.training.reference
-    sweep = run_sweep(params, epsilons, reference=reference, run_dir=run_dir)
-    files = write_table(sweep, run_dir) + plot(sweep, run_dir)
-    run_id = log_sweep(uri, sweep, files)
-    print(table_text(sweep))
+    with logged_run(run_dir, verbose=args.verbose):
+        prepare_store(uri)  # an unusable store fails now, not after the training runs
+        sweep = run_sweep(params, epsilons, reference=reference, run_dir=run_dir)
+        files = write_table(sweep, run_dir) + plot(sweep, run_dir)
+        run_id = log_sweep(uri, sweep, files)
+    print("\n" + table_text(sweep))
     print(f"written to {run_dir}: {', '.join(f.name for f in files)}")
     print(f"MLflow run {run_id} (experiment strongroom-sweep) in {uri}")
     return 0
@@ -753,6 +755,9 @@ def build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--epochs", type=float, help="passes over the people (default: the config's)")
     swp.add_argument("--batch-size", type=int, help="expected batch (default: the config's)")
     swp.add_argument("--workdir", default="strongroom-runs", help="parent of the run directory")
+    swp.add_argument(
+        "--verbose", action="store_true", help="show every stage's log (default: <run dir>/run.log)"
+    )
     swp.set_defaults(func=_sweep)
 
     led = sub.add_parser("ledger", help="cumulative epsilon per data set and privacy unit")

@@ -47,6 +47,8 @@ def test_the_table_has_one_row_per_epsilon_with_the_ratio_to_one_reference(swept
         ratio = float(row["held_out_loss"]) / reference["loss"]
         assert float(row["loss_ratio"]) == pytest.approx(ratio, abs=0.006)  # rounded to 0.01
         assert row["audit_lower_bound"] != "-"  # canaries planted: audited
+    log = (run_dir / "run.log").read_text()  # the stages' output, kept out of the terminal
+    assert "DP run at target epsilon 8" in log and "non-private reference" in log
     printed = (run_dir / "sweep.txt").read_text()
     assert f"held-out loss {reference['loss']:.2f}" in printed and "not DP" in printed
 
