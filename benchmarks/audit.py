@@ -15,9 +15,10 @@ What runs, in this process, on one corpus:
 2. For each of `--epsilons`: `train_stage` (DP-SGD, Poisson over persons, secure randomness: a
    DP release), `evaluate_stage` (held-out loss) and `audit_stage` (one-run lower bound at 95%,
    exposure, membership inference, memorisation), exactly as the pipeline runs them.
-3. The reference: the same model, initialisation, learning rate, Adam, number of steps and
-   Poisson sampling rate on the same corpus, without clipping or noise (each step's loss is the
-   mean over its sampled persons); its held-out loss on the same held-out persons.
+3. The reference (strongroom/training/reference.py, what the pipeline's `--reference` runs): the
+   same model, initialisation, learning rate, Adam and number of steps on the same corpus, the
+   expected batch as a fixed batch, without clipping or noise; its held-out loss on the same
+   held-out persons.
 
 It prints a table (one row per epsilon: claimed epsilon, lower bound, guesses right, exposure of
 trained-on / unseen canaries, membership AUC and TPR at 1% FPR, held-out loss and the DP /
@@ -66,37 +67,23 @@ def build_corpus(args: argparse.Namespace, root: Path) -> dict[str, str]:
     return dirs
 
 
-def reference_loss(args: argparse.Namespace, corpus_dir: str, steps: int, rate: float) -> float:
-    """Held-out loss of the same plan without privacy: same model, init, Adam, learning rate,
-    steps and Poisson rate; no clipping, no noise."""
-    import torch
-
+def reference_loss(args: argparse.Namespace, corpus_dir: str, steps: int) -> float:
+    """Held-out loss of the same plan without privacy: the pipeline's own reference
+    (strongroom/training/reference.py, what `--reference` runs)."""
     from strongroom.corpus.build import EVAL_FILE, TRAIN_FILE
     from strongroom.model.config import preset
-    from strongroom.model.gemma import GemmaDecoder, SequenceLoss, shift
     from strongroom.training.evaluate import held_out_loss
-    from strongroom.training.parts import resolve_device
+    from strongroom.training.reference import train_reference
+    from strongroom.training.settings import TrainSettings
 
     tokens = np.load(Path(corpus_dir) / TRAIN_FILE)
-    device = resolve_device(args.device)
-    torch.manual_seed(0)  # the DP runs' initialisation (train_dp seeds 0 when secure)
     cfg = replace(preset(args.preset), max_seq_len=int(tokens.shape[1]))
-    model = GemmaDecoder(cfg).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
-    criterion = SequenceLoss(cfg.pad_id, reduction="sum")
-    sampler = np.random.default_rng(1)
-    model.train()
-    for _ in range(steps):
-        chosen = np.flatnonzero(sampler.random(len(tokens)) < rate)
-        if len(chosen) == 0:
-            continue
-        optimizer.zero_grad(set_to_none=True)
-        for start in range(0, len(chosen), args.physical_batch):
-            rows = tokens[chosen[start : start + args.physical_batch]].astype(np.int64)
-            inputs, targets = shift(torch.from_numpy(rows).to(device))
-            (criterion(model(inputs), targets) / len(chosen)).backward()
-        optimizer.step()
-    metrics = held_out_loss(model.cpu(), np.load(Path(corpus_dir) / EVAL_FILE))
+    settings = TrainSettings(model_preset=args.preset, learning_rate=args.learning_rate,
+                             physical_batch_size=args.physical_batch, device=args.device)  # fmt: skip
+    result = train_reference(
+        tokens, cfg, steps=steps, batch_size=args.batch_size, settings=settings
+    )
+    metrics = held_out_loss(result.model, np.load(Path(corpus_dir) / EVAL_FILE))
     return float(metrics["loss"])
 
 
@@ -177,7 +164,7 @@ def main() -> int:
     reference = None
     if not args.no_reference:
         _log("non-private reference run")
-        reference = reference_loss(args, dirs["corpus"], first["steps"], first["rate"])
+        reference = reference_loss(args, dirs["corpus"], first["steps"])
     print(f"{args.units} patients, {args.canaries} canaries, preset {args.preset}, "
           f"{first['steps']} steps at q {first['rate']:.5f}; reference held-out loss "
           f"{reference if reference is None else round(reference, 4)}")  # fmt: skip

@@ -17,6 +17,7 @@ def register_op(
     model: Input[Model],
     evaluation: Input[Artifact],
     audit: Input[Artifact],
+    reference: Input[Artifact],
 ) -> NamedTuple("Registered", [("version", str), ("model_uri", str)]):
     """MLflow run + pyfunc model (weights + sealed run record) + card; a new version tagged with
     the facts; an entry in the privacy ledger."""
@@ -37,6 +38,7 @@ def register_op(
         model_dir=model.path,
         eval_dir=evaluation.path,
         audit_dir=audit.path,
+        reference_dir=reference.path,
     )
     return namedtuple("Registered", ["version", "model_uri"])(out["version"], out["model_uri"])
 

@@ -1,4 +1,5 @@
-"""Training stages: DP-SGD training, held-out evaluation and the privacy audit."""
+"""Training stages: DP-SGD training, held-out evaluation, the non-private reference and the
+privacy audit."""
 
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
@@ -73,3 +74,31 @@ def audit_op(
     where = ReleaseParams.model_validate(release)
     results = audit_stage(model.path, corpus.path, audit.path, seal_key_file=where.seal_key_file)
     log_metrics(metrics, results)  # None: not measured (no canaries, no held-out people)
+
+
+@dsl.component(base_image=BASE_IMAGE, install_kfp_package=False)
+def reference_op(
+    model: Input[Model],
+    corpus: Input[Dataset],
+    privacy: dict,
+    training: dict,
+    reference: Output[Artifact],
+):
+    """With training.reference: the DP run's plan trained without privacy, its held-out loss
+    (what privacy cost); its weights are never kept. Without: a report saying none was trained."""
+    import logging
+
+    from strongroom.privacy.plan import PrivacyParams
+    from strongroom.stages import reference_stage
+    from strongroom.training.settings import TrainSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    reference.metadata.update(
+        reference_stage(
+            model.path,
+            corpus.path,
+            reference.path,
+            training=TrainSettings.model_validate(training),
+            batch_size=PrivacyParams.model_validate(privacy).batch_size,
+        )
+    )

@@ -31,13 +31,14 @@ from strongroom.components.records import (
     validate_op,
 )
 from strongroom.components.release import gate_op, register_op
-from strongroom.components.training import audit_op, evaluate_op, train_op
+from strongroom.components.training import audit_op, evaluate_op, reference_op, train_op
 from strongroom.pipelines.cluster import wire
 from strongroom.pipelines.cluster_settings import ClusterSettings
 
 PIPELINE = {
     "name": "strongroom-train-and-gate",
-    "description": "Ingest, validate, de-identify, DP-train, evaluate, audit, register and gate a model.",
+    "description": "Ingest, validate, de-identify, DP-train, evaluate, audit, register and gate a "
+    "model (with a non-private reference of the same plan when asked).",
 }
 
 
@@ -80,6 +81,16 @@ def build_pipeline(*, resumable: bool, cluster: ClusterSettings | None = None) -
                 model=trained.outputs["model"], corpus=corpus.outputs["corpus"], release=release
             )
         )
+        # Its own task, so that the DP run's sealed facts never depend on it; a no-op unless
+        # training.reference asks for it (KFP cannot branch on a struct parameter's field).
+        referenced = step(
+            reference_op(
+                model=trained.outputs["model"],
+                corpus=corpus.outputs["corpus"],
+                privacy=privacy,
+                training=training,
+            )
+        )
         registered = step(
             register_op(
                 records=records,
@@ -90,6 +101,7 @@ def build_pipeline(*, resumable: bool, cluster: ClusterSettings | None = None) -
                 model=trained.outputs["model"],
                 evaluation=evaluated.outputs["evaluation"],
                 audit=audited.outputs["audit"],
+                reference=referenced.outputs["reference"],
             )
         )
         gate = step(gate_op(release=release, version=registered.outputs["version"]))  # + staging

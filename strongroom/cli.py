@@ -8,12 +8,17 @@ import logging
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from strongroom.demo.domains import DOMAINS
 from strongroom.errors import StrongroomError
 
 DEFAULT_CONTRACT = "hospital_encounters"  # what ingest / validate / deidentify read by default
 CONTRACT_HELP = f"built-in name or YAML path (default: {DEFAULT_CONTRACT})"
+REFERENCE_HELP = (
+    "also train the same plan without privacy and record what privacy cost (held-out loss and "
+    "perplexity both ways, their ratio; the reference is not DP and never released)"
+)
 
 
 def _check_demo_size(units: int, batch_size: int) -> None:
@@ -50,7 +55,11 @@ def _demo(args: argparse.Namespace) -> int:
                 "epochs": chosen["epochs"],
                 **({} if chosen["batch_size"] is None else {"batch_size": chosen["batch_size"]}),
             },
-            "training": {"model_preset": chosen["preset"], "seed": args.seed},
+            "training": {
+                "model_preset": chosen["preset"],
+                "seed": args.seed,
+                "reference": args.reference,
+            },
         },
         RunParams,
         source="demo",
@@ -104,6 +113,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if (args.config is None) == (args.resume is None):
         raise StrongroomError("give either CONFIG.yaml (a new run) or --resume RUN_DIR")
+    if args.resume is not None and args.reference is not None:
+        raise StrongroomError(
+            "--resume runs with the run's saved parameters: leave out --reference"
+        )
     if args.resume is not None:
         run_dir = Path(args.resume).resolve()
         print(f"resuming {run_dir} ({check_resumable(run_dir).line()})")
@@ -111,6 +124,9 @@ def _run(args: argparse.Namespace) -> int:
             decision = resume_local(run_dir)
     else:
         params = load_params(args.config)
+        if args.reference is not None:  # the flag overrides the config's training.reference
+            training = params.training.model_copy(update={"reference": args.reference})
+            params = params.model_copy(update={"training": training})
         run_dir = new_run_dir(args.workdir)
         with logged_run(run_dir, verbose=args.verbose):
             decision = run_local(params, run_dir)
@@ -324,6 +340,72 @@ def _keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    import os
+
+    from strongroom.console import logged_run
+    from strongroom.local_run import new_run_dir
+    from strongroom.offline import enforce_airgap
+    from strongroom.sweep import run_sweep
+    from strongroom.tracking.registry import prepare_store
+    from strongroom.tracking.sweep_report import log_sweep, plot, table_text, write_table
+
+    params, epsilons = _sweep_params(args)  # every problem at once, before anything is written
+    run_dir = new_run_dir(args.workdir)
+    if args.config is None:
+        domain = DOMAINS["hospital"]
+        path = domain.write_records(run_dir / "records" / domain.records_file, args.units)
+        params = params.model_copy(
+            update={"records": params.records.model_copy(update={"path": str(path)})}
+        )
+    enforce_airgap()
+    uri = params.release.tracking_uri or os.environ.get(
+        "MLFLOW_TRACKING_URI", f"sqlite:///{run_dir / 'mlflow.db'}"
+    )
+    reference = args.reference or params.training.reference
+    with logged_run(run_dir, verbose=args.verbose):
+        prepare_store(uri)  # an unusable store fails now, not after the training runs
+        sweep = run_sweep(params, epsilons, reference=reference, run_dir=run_dir)
+        files = write_table(sweep, run_dir) + plot(sweep, run_dir)
+        run_id = log_sweep(uri, sweep, files)
+    print("\n" + table_text(sweep))
+    print(f"written to {run_dir}: {', '.join(f.name for f in files)}")
+    print(f"MLflow run {run_id} (experiment strongroom-sweep) in {uri}")
+    return 0
+
+
+def _sweep_params(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """The config's parameters (or the demo's generated records) with the options on top, and
+    one privacy group per epsilon; ConfigError naming every problem."""
+    from strongroom.config import parse_groups
+    from strongroom.errors import ConfigError
+    from strongroom.run_record.params import RecordsParams, RunParams, load_params
+    from strongroom.sweep import parse_epsilons
+
+    if args.config is not None:
+        params = load_params(args.config)
+    else:  # the path is set once the records are generated in the run directory
+        params = RunParams(records=RecordsParams(path="generated", contract="hospital_encounters"))
+    given = {
+        "privacy": _given({"epochs": args.epochs, "batch_size": args.batch_size}),
+        "training": _given({"model_preset": args.preset}),
+    }
+    groups = {name: {**getattr(params, name).model_dump(), **given[name]} for name in given}
+    problems = []
+    try:
+        params = params.model_copy(update=parse_groups(groups, RunParams, source="sweep"))
+    except ConfigError as error:
+        problems += error.problems
+    epsilons, bad = parse_epsilons(args.epsilons, params.privacy)
+    if problems or bad or not epsilons:
+        raise ConfigError("sweep", problems + bad + ([] if epsilons or bad else ["no epsilons"]))
+    return params, epsilons
+
+
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def _audit(args: argparse.Namespace) -> int:
     """The version's sealed audit (measured by the pipeline's audit step; the canaries' secrets
     stay with the corpus, so it is read, not rerun) and whether it contradicts the guarantee."""
@@ -481,6 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="reproducible training for tests and debugging: NOT a DP release, fails every policy",
     )
+    demo.add_argument(
+        "--reference", action="store_true", help=REFERENCE_HELP + " (about doubles training time)"
+    )
     demo.add_argument("--records-seed", type=int, default=0, help="seed of the generated records")
     demo.add_argument("--workdir", default="strongroom-runs", help="parent of the run directory")
     demo.add_argument(
@@ -497,6 +582,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="continue a killed or failed run: finished stages are reused, training continues "
         "from its saved state with the same key and budget",
+    )
+    run.add_argument(
+        "--reference",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=REFERENCE_HELP + " (default: the config's training.reference)",
     )
     run.add_argument("--workdir", default="strongroom-runs")
     run.add_argument(
@@ -649,6 +740,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _tracking_arg(aud)
     aud.set_defaults(func=_audit)
+
+    swp = sub.add_parser(
+        "sweep",
+        help="privacy-utility sweep on one corpus: table and plots (nothing is registered)",
+        description="DP runs at several target epsilons on one corpus (the config's records, or "
+        "--units generated patients), each evaluated and audited as the pipeline does; with "
+        "--reference the same plan without privacy. Prints a table, writes it and PNG plots "
+        "in the run directory and logs them to MLflow (experiment strongroom-sweep). The "
+        "figures together describe the people trained on: see docs/training.md.",
+    )
+    swp.add_argument("config", nargs="?", help="a `strongroom run` config (default: generated)")
+    swp.add_argument(
+        "--epsilons", default="1,2,4,8", help="target epsilons, comma separated (default: 1,2,4,8)"
+    )
+    swp.add_argument(
+        "--reference", action="store_true", help=REFERENCE_HELP + " (or training.reference)"
+    )
+    swp.add_argument("--units", type=int, default=2000, help="generated patients (no config)")
+    swp.add_argument("--preset", help="model preset (default: the config's)")
+    swp.add_argument("--epochs", type=float, help="passes over the people (default: the config's)")
+    swp.add_argument("--batch-size", type=int, help="expected batch (default: the config's)")
+    swp.add_argument("--workdir", default="strongroom-runs", help="parent of the run directory")
+    swp.add_argument(
+        "--verbose", action="store_true", help="show every stage's log (default: <run dir>/run.log)"
+    )
+    swp.set_defaults(func=_sweep)
 
     led = sub.add_parser("ledger", help="cumulative epsilon per data set and privacy unit")
     led.add_argument("--data", help="records fingerprint (sha256, or its start); default: all")

@@ -24,7 +24,8 @@ from typing import TextIO
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _STARTED = re.compile(r"Executing task '([^']+)'")
 _FINISHED = re.compile(r"Task '([^']+)' finished with status (\w+)")
-_PROGRESS = re.compile(r"DP-SGD:\s+\d+%[^\]]*\]")  # tqdm's bar up to its closing bracket
+_PROGRESS = re.compile(r"(DP-SGD|reference):\s+\d+%[^\]]*\]")  # tqdm's bar to its bracket
+_SWEEP = re.compile(r"INFO strongroom\.sweep: (.+)")  # `strongroom sweep`: which run is next
 
 
 def _shown(line: str) -> str | None:
@@ -35,6 +36,8 @@ def _shown(line: str) -> str | None:
     if match := _FINISHED.search(plain):
         status = "done" if match.group(2) == "SUCCESS" else f"{match.group(2)} (see the log)"
         return f"  {match.group(1).removesuffix('-op'):<16} {status}"
+    if match := _SWEEP.search(plain):
+        return f"  {match.group(1)}"
     return plain if plain.startswith("strongroom:") else None
 
 

@@ -158,8 +158,21 @@ def _fact_lines(facts: Facts) -> list[str]:
         f"({facts.eval.units} {p.unit_name}s never trained on; outside the guarantee)",
         f"ledger         cumulative epsilon {facts.ledger.cumulative_epsilon:.4f} over "
         f"{facts.ledger.runs} run(s) on these records",
+        _reference_line(facts),
         _audit_line(facts),
     ]
+
+
+def _reference_line(facts: Facts) -> str:
+    """What privacy cost, against the same plan trained without privacy (outside the guarantee)."""
+    r, e = facts.reference, facts.eval
+    if r.loss is None:
+        return "reference      none trained (--reference: the same plan without privacy)"
+    return (
+        f"reference      non-private same plan: held-out loss {r.loss:.2f} (perplexity "
+        f"{r.perplexity:.2f}) vs DP {e.loss:.2f} ({e.perplexity:.2f}): privacy costs x"
+        f"{r.loss_ratio:.2f} in loss (reference not DP, rounded, never released)"
+    )
 
 
 def _audit_line(facts: Facts) -> str:

@@ -33,6 +33,7 @@ from strongroom.run_record.reports import (
     CorpusReport,
     DeidReport,
     EvalReport,
+    ReferenceReport,
     TrainReport,
     ValidationReport,
 )
@@ -48,6 +49,7 @@ def collect_facts(
     model_dir: str,
     eval_dir: str,
     audit: AuditReport | None = None,
+    reference: ReferenceReport | None = None,
 ) -> Facts:
     """Everything the card and the gate need, from the stages' reports (counts, no values)."""
     from strongroom.run_record.lineage import lineage_facts
@@ -61,6 +63,7 @@ def collect_facts(
         train=TrainReport.load(model_dir),
         evaluation=EvalReport.load(eval_dir),
         audit=audit,
+        reference=reference,
     )
     return facts.model_copy(update={"lineage": lineage_facts(spec)})
 
@@ -76,6 +79,27 @@ def verified_audit(
     report = AuditReport.load(audit_dir)
     body = verified(report.evidence, key, what="audit evidence")
     problems = audit_problems(body, training)
+    if problems:
+        raise StrongroomError("cannot register: " + "; ".join(problems))
+    return report
+
+
+def matching_reference(reference_dir: str, train: TrainReport) -> ReferenceReport | None:
+    """The reference run's report when it trained this run's plan on this run's corpus (None
+    when there is no folder or no reference was trained); StrongroomError otherwise."""
+    if not reference_dir:
+        return None
+    report = ReferenceReport.load(reference_dir)
+    if not report.trained:
+        return None
+    sealed = train.evidence
+    problems = []
+    if report.corpus_sha256 != sealed["corpus_sha256"]:
+        problems.append("the reference trained on another corpus than the DP run")
+    if report.steps != sealed["mechanism"]["steps"]:
+        problems.append("the reference took another number of steps than the DP run")
+    if (report.model_preset, report.learning_rate) != (train.model_preset, train.learning_rate):
+        problems.append("the reference trained another model or learning rate than the DP run")
     if problems:
         raise StrongroomError("cannot register: " + "; ".join(problems))
     return report
@@ -123,6 +147,7 @@ def register_stage(
     model_dir: str,
     eval_dir: str,
     audit_dir: str = "",
+    reference_dir: str = "",
 ) -> dict[str, Any]:
     from strongroom.privacy.mechanism import Mechanism
     from strongroom.tracking import ledger
@@ -133,8 +158,9 @@ def register_stage(
     evidence = verified(train.evidence, key.public_key(), what="training evidence")
     audit = verified_audit(audit_dir, evidence, key.public_key())
     facts = collect_facts(
-        contract, validate_dir, deid_dir, corpus_dir, model_dir, eval_dir, audit=audit
-    )
+        contract, validate_dir, deid_dir, corpus_dir, model_dir, eval_dir, audit=audit,
+        reference=matching_reference(reference_dir, train),
+    )  # fmt: skip
     _check_custody(facts, evidence, corpus_dir, model_dir)
     # Runs registering together on one SQLite store take turns here, so each sealed record
     # counts every run registered before it (the gate re-reads the live ledger anyway).

@@ -197,6 +197,49 @@ def evaluate_stage(model_dir: str, corpus_dir: str, out_dir: str) -> dict[str, A
     return metrics
 
 
+def reference_stage(
+    model_dir: str, corpus_dir: str, out_dir: str, *, training: TrainSettings, batch_size: int
+) -> dict[str, Any]:
+    """The DP run's plan trained without privacy (training/reference.py) when `training.reference`
+    asks for it, and its held-out loss on the same held-out people; otherwise a report saying
+    none was trained. Steps come from what the DP run sealed (a run stopped early is matched),
+    the batch is the plan's expected one. The reference's weights are dropped here: only its
+    report leaves the task, so it can never be registered or served."""
+    from dataclasses import replace
+
+    from strongroom.model.config import preset
+    from strongroom.run_record.reports import ReferenceReport, TrainReport
+    from strongroom.training.checkpoint import fingerprint_tokens
+    from strongroom.training.evaluate import held_out_loss
+    from strongroom.training.reference import train_reference
+
+    if not training.reference:
+        ReferenceReport(trained=False).write(out_dir)
+        return {"trained": False}
+    steps = int(TrainReport.load(model_dir).evidence["mechanism"]["steps"])
+    tokens = np.load(Path(corpus_dir) / corpus_build.TRAIN_FILE)
+    cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[1]))
+    log.info(
+        "non-private reference: %d steps of %d people, no clipping, no noise", steps, batch_size
+    )
+    result = train_reference(tokens, cfg, steps=steps, batch_size=batch_size, settings=training)
+    metrics = held_out_loss(result.model, np.load(Path(corpus_dir) / corpus_build.EVAL_FILE))
+    ReferenceReport(
+        trained=True,
+        loss=metrics["loss"],
+        token_loss=metrics["token_loss"],
+        perplexity=metrics["perplexity"],
+        units=int(metrics["units"]),
+        steps=result.steps,
+        batch_size=max(result.batch_sizes),
+        learning_rate=training.learning_rate,
+        model_preset=training.model_preset,
+        corpus_sha256=fingerprint_tokens(tokens),
+        seconds=round(result.seconds, 2),
+    ).write(out_dir)
+    return {"trained": True, "steps": result.steps}
+
+
 def audit_stage(
     model_dir: str, corpus_dir: str, out_dir: str, *, seal_key_file: str
 ) -> dict[str, Any]:

@@ -118,3 +118,22 @@ def test_demo_plan_auto_refuses_a_batch_size_before_anything_is_written(tmp_path
     argv = ["demo", "--plan", "auto", "--batch-size", "8", "--workdir", str(tmp_path / "runs")]
     assert main(argv) == 2 and "--plan auto chooses the batch size" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_reference_flags_reach_the_training_group_of_demo_and_run(tmp_path, monkeypatch, capsys):
+    seen = []
+
+    def stop(params, run_dir):  # what is handed to the pipeline, not the pipeline itself
+        seen.append(params.training.reference)
+        raise StrongroomError("stopped")
+
+    monkeypatch.setattr("strongroom.local_run.run_local", stop)
+    demo = ["demo", "--units", "50", "--batch-size", "8", "--workdir", str(tmp_path / "d")]
+    assert main(demo) == 2 and main([*demo, "--reference"]) == 2
+    config = tmp_path / "run.yaml"
+    config.write_text("records: {path: x.csv}\ntraining: {reference: true}\n")
+    run = ["run", str(config), "--workdir", str(tmp_path / "r")]
+    assert main(run) == 2 and main([*run, "--no-reference"]) == 2
+    assert seen == [False, True, True, False]
+    assert main(["run", "--resume", str(tmp_path), "--reference"]) == 2
+    assert "leave out --reference" in capsys.readouterr().err

@@ -26,7 +26,6 @@ import re
 from collections.abc import Sequence
 
 from strongroom.deid.engine import Finding
-from strongroom.deid.recognizers.name_lexicon import census_first_names, census_names
 from strongroom.deid.spacy_model import english_words
 
 SCORE = 0.5
@@ -51,9 +50,17 @@ _TITLES = frozenset({"mr", "mrs", "ms", "mx", "miss", "dr", "prof", "sir", "dame
 _GROWN_TOO = frozenset({"LOCATION", "ORGANIZATION", "NRP"})
 
 
+def _census() -> tuple[frozenset[str], frozenset[str]]:
+    """(census names, census first names); imported here, not at the top: the recognizers'
+    package imports Presidio (~2 s), which the tasks importing ``stages`` do not need."""
+    from strongroom.deid.recognizers.name_lexicon import census_first_names, census_names
+
+    return census_names(), census_first_names()
+
+
 def _first_name_or_not_english(word: str) -> bool:
     lower = word.lower()
-    return lower not in english_words() or lower in census_first_names()
+    return lower not in english_words() or lower in _census()[1]
 
 
 def _grow(text: str, start: int, end: int) -> tuple[int, int]:
@@ -62,7 +69,7 @@ def _grow(text: str, start: int, end: int) -> tuple[int, int]:
         if after is None:
             break
         word = after.group(1).lower()
-        if len(word) > 2 and word in english_words() and word not in census_names():
+        if len(word) > 2 and word in english_words() and word not in _census()[0]:
             break
         end = after.end()
     for _ in range(MAX_GROWTH):

@@ -7,6 +7,7 @@ Facts are counts, parameters and fingerprints: never a record value.
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from typing import Any
 
@@ -18,9 +19,15 @@ from strongroom.run_record.reports import (
     CorpusReport,
     DeidReport,
     EvalReport,
+    ReferenceReport,
     TrainReport,
     ValidationReport,
 )
+
+# The reference's figures are published to this many decimals (nats per byte): they are exact
+# statistics of a non-private model of the same people, so they say no more than the comparison
+# needs (rounding limits, it does not bound, what they tell: docs/run_record.md).
+REFERENCE_DECIMALS = 2
 
 
 class _Group(BaseModel):
@@ -114,6 +121,17 @@ class AuditFacts(_Group):
     memorised_near_heldout: float | None = None
 
 
+class ReferenceFacts(_Group):
+    """The same plan trained without privacy (training/reference.py); None: not trained. Not
+    covered by the guarantee, not even DP: rounded to REFERENCE_DECIMALS."""
+
+    loss: float | None = None  # held-out loss (per person, nats per byte) of the reference
+    perplexity: float | None = None  # exp of its token-weighted held-out loss, rounded first
+    loss_ratio: float | None = None  # eval.loss / reference.loss: what privacy cost
+    steps: int | None = None  # the DP run's
+    batch_size: int | None = None  # the DP plan's expected batch, fixed
+
+
 class DataFacts(_Group):
     contract: str
     sha256: str  # fingerprint of the records: the ledger's key
@@ -143,6 +161,7 @@ class Facts(_Group):
     eval: EvalFacts
     data: DataFacts
     audit: AuditFacts = AuditFacts()
+    reference: ReferenceFacts = ReferenceFacts()
     ledger: LedgerFacts = LedgerFacts()
     lineage: LineageFacts = LineageFacts()
 
@@ -217,6 +236,7 @@ def build_facts(
     train: TrainReport,
     evaluation: EvalReport,
     audit: AuditReport | None = None,
+    reference: ReferenceReport | None = None,
 ) -> Facts:
     """The facts of a run; the audit's are read from its sealed evidence, verified by the
     caller (release.py) against training's."""
@@ -254,4 +274,21 @@ def build_facts(
         ),
         data=DataFacts(contract=validation.contract, sha256=validation.source_sha256),
         audit=AuditFacts(**audit.evidence["audit"]) if audit is not None else AuditFacts(),
+        reference=reference_facts(reference, dp_loss=evaluation.loss),
+    )
+
+
+def reference_facts(report: ReferenceReport | None, *, dp_loss: float) -> ReferenceFacts:
+    """The reference's published figures: rounded, and the ratio of the DP model's held-out loss
+    to it; all None when no reference was trained."""
+    if report is None or not report.trained:
+        return ReferenceFacts()
+    assert report.loss is not None and report.token_loss is not None
+    places = REFERENCE_DECIMALS
+    return ReferenceFacts(
+        loss=round(report.loss, places),
+        perplexity=round(math.exp(round(report.token_loss, places)), places),
+        loss_ratio=round(dp_loss / report.loss, places),
+        steps=report.steps,
+        batch_size=report.batch_size,
     )

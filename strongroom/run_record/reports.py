@@ -142,3 +142,23 @@ class AuditReport(Report):
 
     evidence: dict[str, Any]
     seconds: float
+
+
+class ReferenceReport(Report):
+    """The non-private reference run (training/reference.py): trained or not, and its held-out
+    figures. Exact statistics of the private people, without DP: they stay among the pipeline's
+    artifacts; registration publishes them rounded (facts.reference_facts)."""
+
+    FILE: ClassVar[str] = "reference_report.json"
+
+    trained: bool  # false: the run did not ask for a reference (training.reference)
+    loss: float | None = None  # mean per-person held-out loss (nats per byte), as EvalReport
+    token_loss: float | None = None
+    perplexity: float | None = None
+    units: int | None = None  # held-out people scored
+    steps: int | None = None  # the DP run's steps, as sealed
+    batch_size: int | None = None  # the DP plan's expected batch, as a fixed batch
+    learning_rate: float | None = None
+    model_preset: str | None = None
+    corpus_sha256: str | None = None  # the token tensor trained on: the DP run's
+    seconds: float | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from strongroom.run_record.facts import Facts
+from strongroom.run_record.facts import REFERENCE_DECIMALS, Facts
 
 _PRIVACY_ROWS = [
     ("epsilon", "privacy.epsilon", "reported: the larger of the two accountants"),
@@ -93,6 +93,44 @@ and are outside the guarantee, like the evaluation above.
 """
 
 
+def reference_section(facts: Facts) -> str:
+    """What privacy cost: the DP model against the same plan trained without privacy."""
+    r, e, p = facts.reference, facts.eval, facts.privacy
+    if r.loss is None:  # nothing: the card of a run without one reads as it did before
+        return ""
+    return f"""
+## What privacy cost (outside the guarantee, not DP)
+
+The same plan ({_fmt(r.steps)} steps of {_fmt(r.batch_size)} {p.unit_name}s, same model,
+initialisation, optimizer and learning rate, same training and held-out {p.unit_name}s) was also
+trained **without** privacy: no clipping, no noise. That reference is never saved, registered or
+served; it exists to say what the guarantee costs in quality.
+
+| held-out | DP model (this version) | non-private reference |
+|---|---|---|
+| loss (nats per byte, per {p.unit_name}) | {e.loss:.{_PLACES}f} | {r.loss:.{_PLACES}f} |
+| perplexity | {e.perplexity:.{_PLACES}f} | {_fmt(r.perplexity)} |
+
+DP / non-private held-out loss ratio: **{_fmt(r.loss_ratio)}** (1 would mean privacy cost nothing).
+
+The reference's figures are NOT covered by the guarantee: they are statistics of a model trained on
+the same {p.unit_name}s without differential privacy, so they carry a little information about
+them beyond what the DP model does. They are published rounded to {_PLACES} decimals to limit
+that (rounding limits, it does not bound, what they tell); where even that is too much, run without
+`--reference`.
+"""
+
+
+def _reference_note(facts: Facts) -> str:
+    if facts.reference.loss is None:
+        return ""
+    return (
+        "- The non-private reference's figures are statistics of a model of the people trained "
+        'on without DP (see "What privacy cost").\n'
+    )
+
+
+_PLACES = REFERENCE_DECIMALS
 _BANNER_START = "> **FAILED THE GATE"
 
 
@@ -204,7 +242,7 @@ All runs on the same records registered in this store, composed: epsilon
 - The number of {p.unit_name}s N (and so the sampling rate, steps and noise) is treated as public.
 - Held-out loss and perplexity below are exact statistics of {p.unit_name}s not trained on; they
   are published beside the guarantee, not covered by it.
-- Per-step loss, clip fraction and batch size are not published (they are exact statistics of
+{_reference_note(facts)}- Per-step loss, clip fraction and batch size are not published (they are exact statistics of
   the people trained on); they stay in the pipeline's training report.
 
 ## Data
@@ -220,7 +258,7 @@ All runs on the same records registered in this store, composed: epsilon
 
 - held-out loss (per {p.unit_name}): {_fmt(facts.eval.loss)}; perplexity: {_fmt(facts.eval.perplexity)}
   on {_fmt(facts.eval.units)} {p.unit_name}s never used in training
-
+{reference_section(facts)}
 {audit_section(facts)}
 ## Model
 

@@ -64,6 +64,12 @@ class TrainSettings(BaseModel):
     )
     epsilon_every: int = Field(default=10, ge=1, description="steps between epsilon log lines")
     accountant_tolerance: float = Field(default=TOLERANCE, gt=0, description="PRV vs PLD, relative")
+    reference: bool = Field(
+        default=False,
+        description="also train the same plan without privacy (a separate pipeline task; its "
+        "weights are never kept) and record what privacy cost in held-out loss; doubles the "
+        "training time; the torchrun entry point trains the DP model only",
+    )
 
     @field_validator("model_preset")
     @classmethod

@@ -22,8 +22,8 @@ SITE = {  # what a site changes: its GPU nodes' label and taint
     }
 }
 STAGES = {"deid-shards-op", "ingest-op", "validate-op", "deidentify-op", "merge-deid-op",
-          "corpus-op", "train-op", "evaluate-op", "audit-op", "register-op", "gate-op",
-          "record-outcome-op"}  # fmt: skip
+          "corpus-op", "train-op", "evaluate-op", "audit-op", "reference-op", "register-op",
+          "gate-op", "record-outcome-op"}  # fmt: skip
 
 
 def _users_of(need: str) -> set[str]:

@@ -11,6 +11,7 @@ def test_compile_writes_ir_that_loads_back(tmp_path):
     tasks = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]  # inside the exit handler
     assert {"ingest-op", "validate-op", "merge-deid-op", "train-op", "gate-op"} <= set(tasks)
     assert "audit-op" in tasks["register-op"]["dependentTasks"]  # audited before registered
+    assert "reference-op" in tasks["register-op"]["dependentTasks"]  # its figures on the card
     assert "deidentify-op" in out.read_text()  # inside the ParallelFor over shards
     assert set(platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]) == set(
         spec["deploymentSpec"]["executors"]
@@ -45,7 +46,7 @@ def test_the_local_pipeline_caches_every_task_and_the_compiled_one_none():
         caching(build_pipeline(resumable=True)),
         caching(build_pipeline(resumable=False)),
     )
-    assert len(resumable) == 11 and len(compiled) == 12  # + the exit handler's task
+    assert len(resumable) == 12 and len(compiled) == 13  # + the exit handler's task
     assert all(resumable) and not any(compiled)
 
 

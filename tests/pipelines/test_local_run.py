@@ -69,7 +69,7 @@ def pipeline_run(tmp_path_factory):
         records={"path": str(records), "max_seq_len": 256, "eval_fraction": 0.2,
                  "deid_shards": 2, "canaries": 16},  # a few: the audit step runs, quickly
         privacy={"target_epsilon": 6.0, "delta": 1e-5, "batch_size": 8, "epochs": 1.0},
-        training={"model_preset": "tiny"},  # no seed: the default, secure randomness
+        training={"model_preset": "tiny", "reference": True},  # no seed: secure randomness
     )  # fmt: skip
     root_logger, level = logging.getLogger(), logging.getLogger().level
     handler = logging.FileHandler(run_dir / "input" / "python.log")
@@ -135,6 +135,31 @@ def test_summary_reports_counts_privacy_and_gate(pipeline_run):
                    "secure randomness", "empirical epsilon >=", "membership AUC",
                    "PASSED", "alias staging", "mlflow ui --backend-store-uri"):  # fmt: skip
         assert needle in text
+
+
+def test_the_reference_reaches_the_sealed_record_the_card_and_the_summary(pipeline_run):
+    """Trained in its own task on the same plan; its figures (rounded) and the DP / reference
+    ratio are in the run record the gate read, the version's tags, its card and the summary."""
+    decision, run_dir = pipeline_run
+    facts = decision["facts"]  # from the sealed run record, not the tags
+    (path,) = run_dir.rglob("reference_report.json")
+    report = json.loads(path.read_text())
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # its weights were not kept
+    assert report["trained"] and report["steps"] == facts["privacy.steps"]
+    assert report["batch_size"] == 8  # the plan's expected batch
+    assert facts["reference.loss"] == round(report["loss"], 2)
+    assert facts["reference.loss_ratio"] == round(facts["eval.loss"] / report["loss"], 2)
+    assert facts["reference.perplexity"] > 1
+    mv = store_client(decision["tracking_uri"]).get_model_version(
+        decision["model_name"], decision["version"]
+    )
+    assert json.loads(mv.tags["reference.loss_ratio"]) == facts["reference.loss_ratio"]
+    card = mv.description
+    assert "## What privacy cost (outside the guarantee, not DP)" in card
+    assert f"**{facts['reference.loss_ratio']:.6g}**" in card
+    assert f"| {facts['eval.loss']:.2f} | {facts['reference.loss']:.2f} |" in card
+    text = summarize(decision, run_dir)
+    assert f"privacy costs x{facts['reference.loss_ratio']:.2f} in loss" in text
 
 
 def test_a_failing_policy_leaves_the_version_unpromoted(pipeline_run, tmp_path):
