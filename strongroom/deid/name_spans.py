@@ -9,7 +9,8 @@ their lines ("Hugo: What a wife."). After the engine's findings:
   foreign name for one) grows over the capitalised words and initials next to it on its line
   (at most three on each side): to the right over any that is no English word or is a census
   name ("West", "Young"), with name particles between ("Frits van den Heuvel"); to the left
-  over any that is no English word or is a census first name. Titles and credentials ("Dr.",
+  over initials and any word that is no English word or is a census first name ("Danial S.
+  Eklund" from Eklund). Titles and credentials ("Dr.",
   "MD") are no identifiers and stay: "Seen by Dr. <PERSON>" keeps the note readable;
 - in a list of single capitalised words ("A, B, C and D") holding at least two PERSON findings,
   every item is a PERSON too (the English words hold many names: Polycarp, Hugo);
@@ -36,7 +37,7 @@ _CAPITALISED = rf"[{_UPPER}][{_LOWER}]+(?:[-'’][{_UPPER}]?[{_LOWER}]+)*"
 _WORD = rf"(?:{_CAPITALISED}|[{_UPPER}]\.?)"  # a name word or an initial
 _PARTICLES = r"(?:van|von|der|den|de|del|della|di|da|du|dos|ten|ter|la|le|bin|ibn|al|el)"
 _RIGHT = re.compile(rf"[ \t]+(?:{_PARTICLES}[ \t]+)*({_WORD})(?![\w'’-])")
-_LEFT = re.compile(rf"(?<![\w'’-])({_CAPITALISED})[ \t]+$")
+_LEFT = re.compile(rf"(?<![\w'’-])({_WORD})[ \t]+$")
 _LIST = re.compile(
     rf"(?<![\w'’-]){_CAPITALISED}(?:[ \t]*,[ \t]*{_CAPITALISED})+,?[ \t]+(?:and|or|&)[ \t]+"
     rf"{_CAPITALISED}(?![\w'’-])"
@@ -74,8 +75,10 @@ def _grow(text: str, start: int, end: int) -> tuple[int, int]:
         end = after.end()
     for _ in range(MAX_GROWTH):
         before = _LEFT.search(text, 0, start)
-        word = before.group(1) if before else ""
-        if not word or word.lower() in _TITLES or not _first_name_or_not_english(word):
+        if before is None or before.group(1).lower().rstrip(".") in _TITLES:
+            break
+        word = before.group(1)
+        if len(word.rstrip(".")) > 1 and not _first_name_or_not_english(word):  # not an initial
             break
         start = before.start()
     return start, end

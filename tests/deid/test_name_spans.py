@@ -30,6 +30,12 @@ def test_particles_and_initials_belong_to_the_name() -> None:
     assert _persons(text, [_at(text, "Frits")]) == {"Frits L van den Heuvel"}
 
 
+def test_initials_and_first_names_before_a_surname_join_it() -> None:
+    text = "Danial S. Eklund agreed."
+    assert _persons(text, [_at(text, "Eklund")]) == {"Danial S. Eklund"}
+    assert _persons(text, [_at(text, "Danial")]) == {"Danial S. Eklund"}
+
+
 def test_growth_stops_at_english_words_and_line_ends() -> None:
     text = "Seen by Dr. Faulkner Today\nMonday Clinic"
     assert _persons(text, [_at(text, "Faulkner")]) == {"Faulkner"}

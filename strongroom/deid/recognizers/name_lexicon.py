@@ -6,8 +6,8 @@ the Census Bureau's files: 5,494 first names, 88,799 surnames with their frequen
 not an English word (the lemmatizer's dictionary and the stop words of the spaCy model: "Will",
 "Rose", "Brown" and "Young" stay words). How rare a surname may be: ``MAX_SURNAME_RANK`` (the
 census ranks its 88,799 surnames; past rank 40,000 each is a few hundred people and the list
-holds spelling noise). From a name word the span grows over the neighbouring capitalised words
-and initials on the same line ("Danial S. Eklund"). Not a name: a month or a weekday, and an
+holds spelling noise). The rest of a name ("Danial S. Eklund") is added to every PERSON finding
+after the engine, by ``deid.name_spans``. Not a name: a month or a weekday, and an
 eponym ("Parkinson's disease", "Bell palsy"). The precision this costs is measured by
 ``benchmarks/deid_recall.py`` (generated, independent and clinical sets).
 """
@@ -51,9 +51,6 @@ _CALENDAR = frozenset(
 _WORD = re.compile(
     r"(?<![\w'’-])[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[-'’][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)*(?![\w'’-])"
 )
-_NEIGHBOUR = r"[A-ZÀ-ÖØ-Þ](?:[a-zß-öø-ÿ]+(?:[-'’][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)*|\.)?"
-_BEFORE = re.compile(rf"(?:{_NEIGHBOUR})[ \t]+$")
-_AFTER = re.compile(rf"^[ \t]+(?:{_NEIGHBOUR})(?![\w'’-])")
 _EPONYM = re.compile(
     r"^(?:['’]s)?\s+(?i:disease|syndrome|palsy|sign|test|reflex|criteria|score|scale|fracture"
     r"|ulcer|procedure|operation|classification|phenomenon|law|node|tumou?r)\b"
@@ -88,21 +85,6 @@ def _is_name(word: str) -> bool:
     return lower in census_names() or any(len(p) > 2 and p in census_names() for p in parts)
 
 
-def _grown(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span widened over up to two capitalised words or initials on each side."""
-    for _ in range(2):
-        before = _BEFORE.search(text, 0, start)
-        if before is None or text[before.start() : start].lower().strip() in english_words():
-            break
-        start = before.start()
-    for _ in range(2):
-        after = _AFTER.match(text[end:])
-        if after is None or after.group().strip().lower() in english_words():
-            break
-        end += after.end()
-    return start, end
-
-
 class NameLexiconRecognizer(EntityRecognizer):
     """PERSON where a census name that is no English word stands capitalised."""
 
@@ -115,13 +97,11 @@ class NameLexiconRecognizer(EntityRecognizer):
         pass
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
-        spans: list[tuple[int, int]] = []
-        for match in _WORD.finditer(text):
-            if spans and match.start() < spans[-1][1]:
-                continue  # inside a span already grown over it
-            if not _is_name(match.group()) or _EPONYM.match(text[match.end() :]):
-                continue
-            spans.append(_grown(text, match.start(), match.end()))
+        spans = [
+            match.span()
+            for match in _WORD.finditer(text)
+            if _is_name(match.group()) and not _EPONYM.match(text[match.end() :])
+        ]
         return [
             RecognizerResult("PERSON", start, end, SCORE, recognition_metadata={
                 RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
