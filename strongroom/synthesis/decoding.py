@@ -50,6 +50,8 @@ class Counts:
     drawn: int = 0
     forced: int = 0
     refused: int = 0
+    closed: int = 0  # values ended where the context left room for no more of them
+    relaxed: int = 0  # values whose rules left no legal token, held to their shape alone
 
 
 def _distribution(logits: torch.Tensor, settings: Settings) -> torch.Tensor:
@@ -93,7 +95,7 @@ def _constrained(
             else:
                 p[refused] = 0.0
             if float(p.sum()) <= 0.0:
-                p = full() * row.allowed()
+                p = _legal(full(), row.allowed())
             draw = int(torch.multinomial(p, 1, generator=gen))
         return draw
     if bool(mask[draw]):
@@ -101,8 +103,15 @@ def _constrained(
     counts.refused += 1
     p = probs * mask
     if float(p.sum()) <= 0.0:
-        p = full() * mask
+        p = _legal(full(), mask)
     return int(torch.multinomial(p, 1, generator=gen))
+
+
+def _legal(probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The model's distribution over the legal tokens; uniform over them where the model gives
+    them all zero (an underflowed softmax, e.g. EOS where a note must close)."""
+    p = probs * mask
+    return p if float(p.sum()) > 0.0 else mask.to(probs.dtype)
 
 
 def _whole(logits: torch.Tensor, slot: int, temperature: float) -> torch.Tensor:
@@ -152,6 +161,8 @@ def _batch(
             cache.select(torch.tensor(keep))
         active = [active[slot] for slot in keep]
         logits = extend(model, torch.tensor(fed, dtype=torch.long)[:, None], cache)
+    counts.relaxed += sum(row.relaxed for row in rows if row is not None)
+    counts.closed += sum(row.closed for row in rows if row is not None)
     return [Generated(decode(t), bool(d)) for t, d in zip(tokens, done, strict=True)]
 
 
