@@ -6,9 +6,12 @@ token per step together, so they share one length and the key/value cache (model
 needs no padding; a finished row leaves the batch.
 
 Guided sampling (grammar.py) changes only which tokens may be drawn: a draw the format refuses
-is counted and redrawn from the model's distribution without the refused tokens, which is
-sampling from the model conditioned on the format. Forced tokens (a column's name) are not drawn
-at all. Both counts go to the report. Tests: tests/synthesis/test_decoding.py.
+is counted and redrawn from the model's distribution without the refused tokens: the model's
+next-token distribution renormalised over what the format allows, token by token (not the
+model's distribution of whole texts conditioned on their being valid). Forced tokens (a column's name) are not drawn
+at all. Both counts go to the report. Where the model gives every legal token zero probability
+(an underflowed softmax, e.g. EOS where the context forces a note to close), the draw is uniform
+over the legal tokens. Tests: tests/synthesis/test_grammar.py (guided and free).
 """
 
 from __future__ import annotations

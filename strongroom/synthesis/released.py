@@ -10,7 +10,7 @@ the checks are the contract's, only the value domains of generalised columns cha
 What cannot be carried over is listed (`not_checked`) and reported: age checks need full dates.
 The privacy unit and primary key become synthetic ids (`syn-…`): pseudonyms are not in the text,
 and a synthetic person must not borrow a real one's.
-Tests: tests/synthesis/test_released.py.
+Tests: tests/synthesis/test_grammar.py, test_pairs.py, test_ranges.py.
 """
 
 from __future__ import annotations
