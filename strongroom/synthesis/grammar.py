@@ -288,9 +288,16 @@ class RowGrammar:
             return any(o[0] == token for o in self._ends()) and self._closes()
         if token >= 256 or token == NEWLINE or token in _CONTROL or not self._fits_after(token):
             return False
-        if token >= 0x80 or not utf8_prefix(self.value, token):
-            return column.any_text and utf8_prefix(self.value, token)
-        text = self._text() + chr(token)
+        if not utf8_prefix(self.value, token):
+            return False
+        if token >= 0x80:
+            if not column.any_text:
+                return False
+            # a lead byte starts one more character: it counts against the length cap (any
+            # non-ASCII character stands for it; free text's shape takes them all alike)
+            text = self._text() + ("\u00e9" if token >= 0xC0 else "")
+        else:
+            text = self._text() + chr(token)
         return column.shape.fullmatch(text, partial=True) is not None and self._ordered(
             text, final=False
         )

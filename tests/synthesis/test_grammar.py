@@ -151,3 +151,16 @@ def test_free_text_bytes_stay_well_formed_utf8() -> None:
     assert not utf8_prefix(b"", 0xA9) and not utf8_prefix(b"", 0xC0)  # stray, overlong
     assert not utf8_prefix(b"\xed", 0xA0)  # a surrogate (U+D800)
     assert utf8_missing(b"\xf0\x9f\x98") == 1 and utf8_missing(b"\xf0\x9f\x98\x80") == 0
+
+
+def test_non_ascii_characters_count_against_a_columns_max_length() -> None:
+    capped = SMALL.model_copy(
+        update={"columns": {**SMALL.columns, "note": ColumnSpec(free_text=True, max_length=5)}}
+    )
+    row = RowGrammar(Grammar(capped, COLUMNS), max_len=200)
+    prefer = {"admit": b"2020", "discharge": b"2021", "stay": b"3;", "note": "é".encode()}
+    tokens = _drive(row, prefer, limit=400)
+    records = _records(tokens)
+    assert row.done and row.relaxed == 0 and records
+    assert records[0]["note"] == "ééééé"  # 10 bytes, 5 characters: closed at the cap
+    assert all(0 < len(r["note"]) <= 5 for r in records)
