@@ -6,9 +6,12 @@ token per step together, so they share one length and the key/value cache (model
 needs no padding; a finished row leaves the batch.
 
 Guided sampling (grammar.py) changes only which tokens may be drawn: a draw the format refuses
-is counted and redrawn from the model's distribution without the refused tokens, which is
-sampling from the model conditioned on the format. Forced tokens (a column's name) are not drawn
-at all. Both counts go to the report. Tests: tests/synthesis/test_decoding.py.
+is counted and redrawn from the model's distribution without the refused tokens: the model's
+next-token distribution renormalised over what the format allows, token by token (not the
+model's distribution of whole texts conditioned on their being valid). Forced tokens (a column's name) are not drawn
+at all. Both counts go to the report. Where the model gives every legal token zero probability
+(an underflowed softmax, e.g. EOS where the context forces a note to close), the draw is uniform
+over the legal tokens. Tests: tests/synthesis/test_grammar.py (guided and free).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class Counts:
     drawn: int = 0
     forced: int = 0
     refused: int = 0
+    closed: int = 0  # values ended where the context left room for no more of them
+    relaxed: int = 0  # values whose rules left no legal token, held to their shape alone
 
 
 def _distribution(logits: torch.Tensor, settings: Settings) -> torch.Tensor:
@@ -93,7 +98,7 @@ def _constrained(
             else:
                 p[refused] = 0.0
             if float(p.sum()) <= 0.0:
-                p = full() * row.allowed()
+                p = _legal(full(), row.allowed())
             draw = int(torch.multinomial(p, 1, generator=gen))
         return draw
     if bool(mask[draw]):
@@ -101,8 +106,15 @@ def _constrained(
     counts.refused += 1
     p = probs * mask
     if float(p.sum()) <= 0.0:
-        p = full() * mask
+        p = _legal(full(), mask)
     return int(torch.multinomial(p, 1, generator=gen))
+
+
+def _legal(probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The model's distribution over the legal tokens; uniform over them where the model gives
+    them all zero (an underflowed softmax, e.g. EOS where a note must close)."""
+    p = probs * mask
+    return p if float(p.sum()) > 0.0 else mask.to(probs.dtype)
 
 
 def _whole(logits: torch.Tensor, slot: int, temperature: float) -> torch.Tensor:
@@ -152,6 +164,8 @@ def _batch(
             cache.select(torch.tensor(keep))
         active = [active[slot] for slot in keep]
         logits = extend(model, torch.tensor(fed, dtype=torch.long)[:, None], cache)
+    counts.relaxed += sum(row.relaxed for row in rows if row is not None)
+    counts.closed += sum(row.closed for row in rows if row is not None)
     return [Generated(decode(t), bool(d)) for t, d in zip(tokens, done, strict=True)]
 
 

@@ -10,10 +10,12 @@ the checks are the contract's, only the value domains of generalised columns cha
 What cannot be carried over is listed (`not_checked`) and reported: age checks need full dates.
 The privacy unit and primary key become synthetic ids (`syn-…`): pseudonyms are not in the text,
 and a synthetic person must not borrow a real one's.
-Tests: tests/synthesis/test_released.py.
+Tests: tests/synthesis/test_grammar.py, test_pairs.py, test_ranges.py.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 import regex
 
@@ -21,6 +23,7 @@ from strongroom.corpus.build import text_columns
 from strongroom.deid.very_old import AGGREGATED, OLDEST_SHOWN
 from strongroom.records.contract import ColumnSpec, Contract, Treatment, UserExpectation
 from strongroom.records.formats import FORMATS
+from strongroom.synthesis.ranges import date_pattern, datetime_pattern, float_range, int_range
 
 # What generalisation leaves (deid/deidentify.py generalize, deid/very_old.py aggregate_years)
 _AGGREGATED = regex.escape(AGGREGATED)
@@ -94,29 +97,30 @@ def not_checked(contract: Contract) -> list[str]:
     return out
 
 
-_TYPE_SHAPE = {
-    "float": r"-?\d{1,12}(?:\.\d{1,6})?",
-    "date": r"\d{4}-\d{2}-\d{2}",
-    "datetime": r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}",
-    "bool": r"true|false",
-}
-
-
-def _int_shape(spec: ColumnSpec) -> str:
-    sign = "-?" if spec.min is None or spec.min < 0 else ""
-    widest = (
-        max(len(str(int(abs(b)))) for b in (spec.min, spec.max) if b is not None)
-        if (spec.min is not None or spec.max is not None)
-        else 12
-    )
-    return rf"{sign}\d{{1,{widest}}}"
+def _typed_shape(spec: ColumnSpec) -> str | None:
+    """The type's form with what the contract states about it: a numeric range, calendar dates
+    (not after this year for a not_future column: a later day of this year is left to
+    validation)."""
+    last_year = date.today().year if spec.not_future else None
+    if spec.type == "int":
+        return int_range(spec.min, spec.max)
+    if spec.type == "float":
+        return float_range(spec.min, spec.max)
+    if spec.type == "date":
+        return date_pattern(last_year)
+    if spec.type == "datetime":
+        return datetime_pattern(last_year)
+    if spec.type == "bool":
+        return "true|false"
+    return None
 
 
 def value_shape(spec: ColumnSpec) -> str:
-    """A regular expression for the form of a released column's values, what the guided decoder
-    holds a value to: the allowed set, the pattern or named format, else the type's shape, else
-    any text without control characters. Ranges, lengths of patterns, cross-column rules and
-    check digits are left to the model (and to validation)."""
+    """A regular expression for a released column's values, what the guided decoder holds a
+    value to: the allowed set, the pattern or named format, else the type's form with its range
+    (ranges.py), else any text without control characters up to the column's max_length.
+    Cross-column rules are grammar.py's; check digits and user expectations are left to the
+    model (and to validation)."""
     if spec.allowed is not None:
         return "|".join(regex.escape(v) for v in spec.allowed)
     if spec.pattern is not None:
@@ -126,10 +130,9 @@ def value_shape(spec: ColumnSpec) -> str:
         if fmt.allowed is not None and len(fmt.allowed) <= 1000:
             return "|".join(regex.escape(v) for v in sorted(fmt.allowed))
         return fmt.regex
-    if spec.type == "int":
-        return _int_shape(spec)
-    if spec.type in _TYPE_SHAPE:
-        return _TYPE_SHAPE[spec.type]
+    typed = _typed_shape(spec)
+    if typed is not None:
+        return typed
     cap = min(spec.max_length or FREE_TEXT_CAP, FREE_TEXT_CAP)
     return rf"[^\x00-\x08\x0a-\x1f\x7f]{{1,{cap}}}"
 

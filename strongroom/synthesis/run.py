@@ -43,6 +43,15 @@ from strongroom.synthesis.released import not_checked, released_contract
 
 log = logging.getLogger(__name__)
 METADATA_KEY = b"strongroom.synthesis"
+CONSTRAINED = (
+    "column names, order and separators forced; each value's bytes held to its released "
+    "column's shape (allowed set, pattern, named format, type with the contract's numeric range "
+    "or calendar dates); text-ordered pair checks held against the record's earlier value; "
+    "every record ends within the model's context (a free-text value is closed where the "
+    "context left holds only the rest of the record); a new record only while the context left "
+    f"holds {ROOM_FACTOR}x the person's longest record. Not constrained: which values, check "
+    "digits, user expectations, numeric pairs, age checks, the words of free text"
+)
 MAX_ROUNDS = 20
 
 
@@ -284,7 +293,8 @@ def _report(
         "requested": req.n,
         "written": written,
         "persons_sampled": tally.persons,
-        "persons_ended_by_model": tally.persons_complete,
+        # with EOS: the model's or, guided, one the context forced (values_closed_at_context)
+        "persons_ended": tally.persons_complete,
         "records_generated": tally.records_generated,
         "records_parsed": tally.records_parsed,
         "records_valid": tally.records_valid,
@@ -300,16 +310,12 @@ def _report(
             "context_tokens": max_len,
             "seeded": req.seed is not None,
             "format_guided": req.guided,
-            "constrained": (
-                "column names, order and separators forced; each value's bytes held to its "
-                "released column's shape (allowed set, pattern, named format, type); a new record "
-                f"only while the context left holds {ROOM_FACTOR}x the person's longest record"
-                if req.guided
-                else "nothing: free sampling from BOS"
-            ),
+            "constrained": CONSTRAINED if req.guided else "nothing: free sampling from BOS",
             "tokens_drawn": counts.drawn,
             "tokens_forced": counts.forced,
             "draws_refused_by_format": counts.refused,
+            "values_closed_at_context": counts.closed,
+            "values_relaxed_to_shape": counts.relaxed,
         },
     }
 
@@ -324,6 +330,9 @@ def summary(report: dict[str, Any]) -> str:
         f"of generated ({report['valid_share_of_parsed']:.1%} of parsed); "
         f"{report['rejected_records']} rejected",
         f"format: {report['sampling']['constrained']}",
+        f"persons ended {report['persons_ended']} of {report['persons_sampled']}; free-text values "
+        f"closed at the context {report['sampling']['values_closed_at_context']}, relaxed to "
+        f"their shape {report['sampling']['values_relaxed_to_shape']}",
     ]
     if report["parse_failures"]:
         lines.append(f"parse failures: {report['parse_failures']}")
