@@ -21,10 +21,12 @@ import pandas as pd
 from strongroom.deid.engine import DEFAULT_ENGINE, Engine
 from strongroom.deid.near_miss import is_name_word, scrub_near_misses
 from strongroom.deid.record_values import (
+    clear_caches,
     english_words,
-    known_value_pattern,
+    fold,
     might_occur,
     scrub_known_values,
+    value_spans,
 )
 from strongroom.deid.redact import redact_texts
 from strongroom.deid.very_old import (
@@ -121,10 +123,11 @@ def _residuals(text: str | None, known: dict[str, str]) -> Counter[str]:
     """This row's identifier values still standing as whole words in `text`, counted by type."""
     if not isinstance(text, str) or not text:  # None, or NaN where pandas filled a gap
         return Counter()
+    folded = fold(text)
     return Counter(
         tag.strip("<>")
         for value, tag in known.items()
-        if len(value) >= 4 and might_occur(value, text) and known_value_pattern(value).search(text)
+        if len(value) >= 4 and might_occur(value, folded) and value_spans(value, text, folded)
     )
 
 
@@ -287,7 +290,7 @@ def deidentify(
         residual_identifiers_by_type=dict(sorted(residual.items())),  # counts, never values
     )
     report.write(output_dir)
-    known_value_pattern.cache_clear()  # the patterns hold this shard's identifier values
+    clear_caches()  # the patterns hold this shard's identifier values
     return DeidentifyResult(
         len(frame), report.identifiers_removed, report.residual_identifiers, report.model_dump()
     )

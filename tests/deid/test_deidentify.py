@@ -41,6 +41,14 @@ def test_report_holds_counts_not_values(stage_dirs, demo_frame):
         assert value not in text
 
 
+def test_no_identifier_value_outlives_the_step_in_its_caches(demo_frame, contract, tmp_path):
+    from strongroom.deid import record_values
+
+    _deidentify_units(demo_frame, contract, tmp_path, [f"P{i}" for i in range(20)])
+    assert record_values.known_value_pattern.cache_info().currsize == 0
+    assert record_values._needle.cache_info().currsize == 0
+
+
 def test_generalisation_follows_safe_harbor():
     assert generalize(Treatment.YEAR, "1950-07-04") == "1950"
     assert generalize(Treatment.AGE_90, "89") == "89"

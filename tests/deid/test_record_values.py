@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import random
 
-from strongroom.deid.record_values import known_value_pattern, might_occur, scrub_known_values
+from strongroom.deid.record_values import (
+    known_value_pattern,
+    might_occur,
+    scrub_known_values,
+    value_spans,
+)
 
 _VALUES = [
     "Ann Lee", "O'Neil", "Mary-Jane", "4111 1111 1111 1111", "(555) 123-4567", "GB82WEST12345698765432",
@@ -44,3 +49,27 @@ def test_scrubbing_finds_the_same_with_the_check() -> None:
         "<NAME> (<NAME>) paid with <CARD>; <NAME> again",
         4,
     )
+
+
+def test_the_found_spans_are_the_patterns_matches() -> None:
+    """The str.find path for ASCII words gives what the pattern gives, case, apostrophes,
+    boundaries and repeats included; other values take the pattern's own path."""
+    random.seed(11)
+    contexts = [*_CONTEXTS, "{}{}", "{} {}", "_{}", "{}_x", "{}'s", "{}-{}"]
+    compared = 0
+    for _ in range(4000):
+        value = random.choice(_VALUES)
+        context = random.choice(contexts)
+        text = context.format(
+            *[random.choice(_SPELLINGS)(value) for _ in range(context.count("{}"))]
+        )
+        expected = [m.span() for m in known_value_pattern(value).finditer(text)]
+        assert value_spans(value, text) == expected, (value, text)
+        compared += bool(expected)
+    assert compared > 1000
+
+
+def test_a_candidate_refused_at_a_boundary_does_not_hide_an_overlapping_match() -> None:
+    for value, text in [("Ann-Ann", "xAnn-Ann-Ann"), ("Lee Lee", "Lee Lee Lee"), ("aa", "aaa aa")]:
+        expected = [m.span() for m in known_value_pattern(value).finditer(text)]
+        assert value_spans(value, text) == expected, (value, text)
