@@ -38,9 +38,12 @@ def validate_op(
 
     from strongroom.components import log_metrics
 
+    from strongroom.lifetime import skip_collection_at_exit
     from strongroom.records.validate import REPORT_HTML, REPORT_JSON
     from strongroom.run_record.params import RecordsParams
     from strongroom.stages import validate_stage
+
+    skip_collection_at_exit()  # a fast exit: lifetime.py
 
     contract = RecordsParams.model_validate(records).contract
     counts = validate_stage(ingested.path, contract, validated.path)
@@ -71,8 +74,11 @@ def deidentify_op(
 ):
     """One shard: drop / pseudonymise / generalise identifier columns; redact free text."""
     from strongroom.deid.deidentify import HeldOutSplit
+    from strongroom.lifetime import skip_collection_at_exit
     from strongroom.run_record.params import RecordsParams
     from strongroom.stages import deidentify_stage
+
+    skip_collection_at_exit()  # a fast exit: lifetime.py
 
     params = RecordsParams.model_validate(records)
     split = HeldOutSplit(eval_fraction=params.eval_fraction, split_seed=params.split_seed)

@@ -23,8 +23,11 @@ def register_op(
     the facts; an entry in the privacy ledger."""
     from collections import namedtuple
 
+    from strongroom.lifetime import skip_collection_at_exit
     from strongroom.release import register_stage
     from strongroom.run_record.params import RecordsParams, ReleaseParams
+
+    skip_collection_at_exit()  # a fast exit: lifetime.py
 
     where = ReleaseParams.model_validate(release)
     out = register_stage(
@@ -50,8 +53,11 @@ def gate_op(release: dict, version: str, decision: Output[Artifact]) -> bool:
 
     The bool output says whether the version passed (and was promoted).
     """
+    from strongroom.lifetime import skip_collection_at_exit
     from strongroom.release import gate_stage
     from strongroom.run_record.params import ReleaseParams
+
+    skip_collection_at_exit()  # a fast exit: lifetime.py
 
     where = ReleaseParams.model_validate(release)
     result = gate_stage(

@@ -19,8 +19,11 @@ def train_op(
     what ran is sealed with the model."""
     import logging
 
+    from strongroom.lifetime import skip_collection_at_exit
     from strongroom.run_record.params import RunParams
     from strongroom.stages import train_stage
+
+    skip_collection_at_exit()  # a fast exit: lifetime.py
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     params = RunParams.model_validate(
@@ -48,7 +51,10 @@ def evaluate_op(
     """Held-out loss and perplexity on people never used in training."""
     from strongroom.components import log_metrics
 
+    from strongroom.lifetime import skip_collection_at_exit
     from strongroom.stages import evaluate_stage
+
+    skip_collection_at_exit()  # a fast exit: lifetime.py
 
     log_metrics(metrics, evaluate_stage(model.path, corpus.path, evaluation.path))
 
@@ -67,8 +73,11 @@ def audit_op(
 
     from strongroom.components import log_metrics
 
+    from strongroom.lifetime import skip_collection_at_exit
     from strongroom.run_record.params import ReleaseParams
     from strongroom.stages import audit_stage
+
+    skip_collection_at_exit()  # a fast exit: lifetime.py
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     where = ReleaseParams.model_validate(release)
@@ -88,9 +97,12 @@ def reference_op(
     (what privacy cost); its weights are never kept. Without: a report saying none was trained."""
     import logging
 
+    from strongroom.lifetime import skip_collection_at_exit
     from strongroom.privacy.plan import PrivacyParams
     from strongroom.stages import reference_stage
     from strongroom.training.settings import TrainSettings
+
+    skip_collection_at_exit()  # a fast exit: lifetime.py
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     reference.metadata.update(

@@ -10,7 +10,9 @@ Tests: tests/test_lifetime.py.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
+import gc
 import os
 import signal
 import subprocess
@@ -30,6 +32,16 @@ def die_with_parent() -> None:
         return  # not permitted here: nothing worse than before
     if os.getppid() != parent:  # the parent died before the request took effect
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def skip_collection_at_exit() -> None:
+    """At exit, leave the objects alive now out of the collector's last passes (``gc.freeze``,
+    run after every other exit handler). A task that imported torch, MLflow and Opacus spends
+    ~1.3 s of its exit collecting them, ~0.15 s with this, for a process that is ending anyway.
+    Exit handlers still run and the exit status is untouched; a task's outputs are written and
+    closed before it returns, so nothing waits on a collection. Called by the component bodies.
+    """
+    atexit.register(gc.freeze)  # registered first, so run last
 
 
 def stop_process_group(process: subprocess.Popen, *, grace: float = 20.0) -> None:

@@ -50,3 +50,22 @@ def test_a_task_dies_with_its_killed_run():
 def test_outside_a_local_run_a_process_is_left_alone():
     env = {k: v for k, v in os.environ.items() if k != "STRONGROOM_DIE_WITH_PARENT"}
     assert _child_after_parent_killed(env)
+
+
+def test_skipping_the_exit_collection_keeps_the_exit_status_and_the_exit_handlers(tmp_path):
+    """A task that fails still fails, and what other exit handlers write is still written."""
+    script = (
+        "import atexit, sys\n"
+        "from strongroom.lifetime import skip_collection_at_exit\n"
+        "skip_collection_at_exit()\n"
+        f"atexit.register(lambda: open({str(tmp_path / 'handler')!r}, 'w').write('ran'))\n"
+        "sys.exit(3)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert run.returncode == 3
+    assert (tmp_path / "handler").read_text() == "ran"
+    crash = subprocess.run(
+        [sys.executable, "-c", script.replace("sys.exit(3)", "raise ValueError('boom')")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert crash.returncode == 1 and "ValueError: boom" in crash.stderr
