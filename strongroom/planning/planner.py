@@ -51,8 +51,9 @@ class Plan:
             f"trains a {c.params:,}-parameter model ('{c.preset}') for {c.steps} steps, each on "
             f"a random group of about {c.batch_size:,} people so that the noise is shared out "
             f"over many people, because among the {len(self.ranked)} plans that fit the compute "
-            f"budget it is predicted to learn the most for that noise (and a bigger model or "
-            f"more passes over the data would need more noise than they gain)."
+            f"budget it is predicted to learn the most for that noise, or as much as the best "
+            f"within {TIE:.1%} for less compute (and a bigger model or more passes over the data "
+            f"would need more noise than they gain)."
         )
 
 
