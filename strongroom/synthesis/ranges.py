@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import math
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -54,16 +55,7 @@ def _naturals(lo: int, hi: int) -> str:
 
 def int_range(lo: float | None, hi: float | None) -> str:
     """Integers in [lo, hi] (None: unbounded, 12 digits); a fractional bound rounds inwards."""
-    low = -WIDEST if lo is None else math.ceil(lo)
-    high = WIDEST if hi is None else math.floor(hi)
-    if low > high:
-        raise ValueError(f"no integer in [{lo}, {hi}]")
-    parts = []
-    if low < 0:
-        parts.append("-" + _naturals(max(1, -high), -low))
-    if high >= 0:
-        parts.append(_naturals(max(0, low), high))
-    return "(?:" + "|".join(parts) + ")"
+    return _signed(lo, hi, _naturals, smallest_negative=1, what="integer")
 
 
 def _unsigned_float(lo: int, hi: int) -> str:
@@ -75,15 +67,29 @@ def _unsigned_float(lo: int, hi: int) -> str:
 
 def float_range(lo: float | None, hi: float | None) -> str:
     """Decimals in [lo, hi], at most 12 integer and 6 fraction digits (see the docstring)."""
+    return _signed(lo, hi, _unsigned_float, smallest_negative=0, what="value")
+
+
+def _signed(
+    lo: float | None,
+    hi: float | None,
+    unsigned: Callable[[int, int], str],
+    *,
+    smallest_negative: int,
+    what: str,
+) -> str:
+    """[lo, hi] rounded inwards to integer bounds: `unsigned` over its non-negative part, "-" and
+    `unsigned` over the magnitudes of its negative part (from `smallest_negative`: -0 is no
+    integer, -0.5 is a decimal)."""
     low = -WIDEST if lo is None else math.ceil(lo)
     high = WIDEST if hi is None else math.floor(hi)
     if low > high:
-        raise ValueError(f"no value in [{lo}, {hi}] with an integer bound inside")
+        raise ValueError(f"no {what} in [{lo}, {hi}] with integer bounds inside")
     parts = []
-    if low < 0:  # -x with x in [max(0, -high), -low]
-        parts.append("-" + _unsigned_float(max(0, -high), -low))
+    if low < 0:
+        parts.append("-" + unsigned(max(smallest_negative, -high), -low))
     if high >= 0:
-        parts.append(_unsigned_float(max(0, low), high))
+        parts.append(unsigned(max(0, low), high))
     return "(?:" + "|".join(parts) + ")"
 
 
