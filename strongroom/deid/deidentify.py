@@ -224,8 +224,8 @@ def deidentify(
     Rows are independent here (a note is redacted with its own record's values, pseudonyms
     depend only on the key), so shards can run in parallel and be concatenated afterwards.
     `processes` > 1 analyses the free text in that many worker processes (each loads the
-    spaCy model: a few hundred MB and seconds each; worth it from a few thousand notes); 0, the
-    default, starts as many as the notes repay and the CPUs allow (``engine.pool``).
+    spaCy model: a few hundred MB and seconds each; worth it from about ten thousand notes); 0,
+    the default, starts as many as the notes repay and the CPUs allow (``engine.pool``).
     `engine`: ``fast`` (strongroom's batched analyzer) or ``presidio`` (Presidio's own), the
     same findings (``deid.engine``). `today` decides who is over 89 by birth date (``very_old``).
     """

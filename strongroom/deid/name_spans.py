@@ -10,8 +10,8 @@ their lines ("Hugo: What a wife."). After the engine's findings:
   (at most three on each side): to the right over any that is no English word or is a census
   name ("West", "Young"), with name particles between ("Frits van den Heuvel"); to the left
   over initials and any word that is no English word or is a census first name ("Danial S.
-  Eklund" from Eklund). Titles and credentials ("Dr.",
-  "MD") are no identifiers and stay: "Seen by Dr. <PERSON>" keeps the note readable;
+  Eklund" from Eklund). Titles and credentials ("Dr.", "MD") identify no one and stay:
+  "Seen by Dr. <PERSON>" keeps the note readable;
 - in a list of single capitalised words ("A, B, C and D") holding at least two PERSON findings,
   every item is a PERSON too (the English words hold many names: Polycarp, Hugo);
 - with two or more lines starting "Word:" (a transcript), each such word that is a first name
@@ -87,8 +87,8 @@ def _grow(text: str, start: int, end: int) -> tuple[int, int]:
 def _listed(text: str, people: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     found = []
     for match in _LIST.finditer(text):
-        items = [(m.start() + match.start(), m.end() + match.start()) for m in
-                 _ITEM.finditer(match.group()) if m.group() not in ("and", "or")]  # fmt: skip
+        # capitalised words only: never the "and" / "or" between them
+        items = [m.span() for m in _ITEM.finditer(text, match.start(), match.end())]
         named = sum(any(s <= a and b <= e for s, e in people) for a, b in items)
         if named >= 2:
             found += items

@@ -35,8 +35,8 @@ def usable_cpus() -> int:
 
 
 def auto_processes(texts: int) -> int:
-    """Worker processes for `texts` texts: one (no pool) for a few thousand, then as many as
-    the CPUs allow and the texts repay."""
+    """Worker processes for `texts` texts: one (no pool) below ``POOL_FROM_TEXTS``, then as many
+    as the CPUs allow and the texts repay."""
     if texts < POOL_FROM_TEXTS:
         return 1
     return max(1, min(usable_cpus(), 2 * texts // POOL_FROM_TEXTS))
