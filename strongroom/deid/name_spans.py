@@ -13,7 +13,8 @@ their lines ("Hugo: What a wife."). After the engine's findings:
   Eklund" from Eklund). Titles and credentials ("Dr.", "MD") identify no one and stay:
   "Seen by Dr. <PERSON>" keeps the note readable;
 - in a list of single capitalised words ("A, B, C and D") holding at least two PERSON findings,
-  every item is a PERSON too (the English words hold many names: Polycarp, Hugo);
+  every item is a PERSON too (the English words hold many names: Polycarp, Hugo); with one
+  PERSON among them ("Urbina and Todd"), the items that are census names;
 - with two or more lines starting "Word:" (a transcript), each such word that is a first name
   or no English word (and no clinical header) is a PERSON.
 
@@ -39,7 +40,7 @@ _PARTICLES = r"(?:van|von|der|den|de|del|della|di|da|du|dos|ten|ter|la|le|bin|ib
 _RIGHT = re.compile(rf"[ \t]+(?:{_PARTICLES}[ \t]+)*({_WORD})(?![\w'’-])")
 _LEFT = re.compile(rf"(?<![\w'’-])({_WORD})[ \t]+$")
 _LIST = re.compile(
-    rf"(?<![\w'’-]){_CAPITALISED}(?:[ \t]*,[ \t]*{_CAPITALISED})+,?[ \t]+(?:and|or|&)[ \t]+"
+    rf"(?<![\w'’-]){_CAPITALISED}(?:[ \t]*,[ \t]*{_CAPITALISED})*,?[ \t]+(?:and|or|&)[ \t]+"
     rf"{_CAPITALISED}(?![\w'’-])"
 )
 _ITEM = re.compile(_CAPITALISED)
@@ -89,9 +90,11 @@ def _listed(text: str, people: Sequence[tuple[int, int]]) -> list[tuple[int, int
     for match in _LIST.finditer(text):
         # capitalised words only: never the "and" / "or" between them
         items = [m.span() for m in _ITEM.finditer(text, match.start(), match.end())]
-        named = sum(any(s <= a and b <= e for s, e in people) for a, b in items)
-        if named >= 2:
+        is_named = [any(s <= a and b <= e for s, e in people) for a, b in items]
+        if sum(is_named) >= 2:
             found += items
+        elif any(is_named):  # "Urbina and Todd": the others count where the census names them
+            found += [(a, b) for a, b in items if text[a:b].lower() in _census()[0]]
     return found
 
 

@@ -47,6 +47,13 @@ def test_a_list_with_two_people_names_every_item() -> None:
     assert _persons(text, found) == {"Polycarp", "Emily", "Jessica"}
 
 
+def test_a_pair_with_one_person_names_the_other_when_the_census_does() -> None:
+    text = "Urbina and Todd were precision engineers."
+    assert _persons(text, [_at(text, "Urbina")]) == {"Urbina", "Todd"}
+    text = "Seen by Emily and Pharmacy"  # "Pharmacy" is no census name
+    assert _persons(text, [_at(text, "Emily")]) == {"Emily"}
+
+
 def test_a_list_with_one_person_is_left_alone() -> None:
     text = "Allergies: Penicillin, Sulfa and Latex; seen by Emily."
     assert _persons(text, [_at(text, "Emily")]) == {"Emily"}
