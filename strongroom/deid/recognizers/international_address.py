@@ -29,8 +29,29 @@ _BEFORE = (
     "Quai", "Via", "Viale", "Vicolo", "Corso", "Piazza", "Largo", "Strada", "Calle", "Avenida",
     "Avda.", "Paseo", "Plaza", "Plazuela", "Ronda", "Camino", "Carrer", "Rua", "Travessa",
     "Praça", "Estrada", "ul.", "al.", "Aleja", "Plac", "Osiedle", "Bulevardul", "Calea",
-    "Strada", "Odos", "Leoforos",
+    "Strada", "Odos", "Leoforos", "Rúa", "Praceta", "Ctra.", "Carretera", "R.", "R",
 )  # fmt: skip
+# the same, as French, Italian, Spanish and Portuguese write them after a number ("53 place
+# Stanislas", "4698 rue des Églises"): only between a number and a capitalised name
+_BEFORE_LOWER = (
+    "rue",
+    "avenue",
+    "boulevard",
+    "chemin",
+    "route",
+    "allée",
+    "impasse",
+    "place",
+    "quai",
+    "via",
+    "viale",
+    "corso",
+    "piazza",
+    "calle",
+    "avenida",
+    "rua",
+    "travessa",
+)
 _WORD = rf"{_LETTER}[\w'’.-]*"
 _PARTICLE = r"(?:d[aeiou]s?|de|del|della|di|la|le|les|du|des|van|von|der|den|al|el|ibn)"
 _NUMBER = r"[0-9]{1,5}[A-Za-z]?\b\.?"
@@ -38,16 +59,25 @@ _NUMBER = r"[0-9]{1,5}[A-Za-z]?\b\.?"
 _AFTER = (
     "Strasse", "Straße", "Str.", "Gasse", "Weg", "Allee", "Platz", "Ring", "Damm", "Ufer", "Gata",
     "Gatan", "Vägen", "Veien", "Vej", "Gade", "Laan", "Straat", "Plein", "Utca", "Tie", "Katu",
-    "Iela", "Cesta", "Ulica", "Sokak", "Caddesi",
+    "Iela", "Cesta", "Ulica", "Sokak", "Caddesi", "Aqq.",
+    # written in lower case after the name ("Gosposka ulica 117", "Leif Jensons plass 75")
+    "plass", "ulica", "cesta", "utca", "gade", "vej", "gata", "straat", "laan", "iela",
 )  # fmt: skip
 _ANY_WORD = r"\p{Lu}[\p{L}\p{M}'’.-]*"  # a capitalised word in any script (the regex module)
 _NOT_AFTER = (
     r"[ \t]*(?i:mg|mcg|g|kg|ml|l|units?|iu|%|mmhg|bpm|times|tabs?|x|years?|yrs?|days?|weeks?"
     r"|months?|hours?|hrs?|min|mins|am|pm)\b"
 )
+_CORNER_PART = rf"(?:{_ANY_WORD}|[0-9]{{1,5}}[A-Za-z]?\.?|{_PARTICLE}|ul\.|C/)"
+_CORNER_SIDE = rf"(?=[0-9\p{{Lu}}]|ul\.){_CORNER_PART}(?:[ \t]+{_CORNER_PART}){{0,5}}"
 _AFTER_RX = "|".join(w.replace(".", r"\.") for w in _AFTER)
 _GLUED_RX = "|".join(w.replace(".", r"\.") for w in _GLUED)
 _BEFORE_RX = "|".join(w.replace(".", r"\.") for w in _BEFORE)
+_BEFORE_ANY_RX = "|".join(w.replace(".", r"\.") for w in _BEFORE + _BEFORE_LOWER)
+# Hungarian street types follow the name in lower case ("Bem rakpart 81.", "Árpád fejedelem
+# útja 89.", "Erzsébet tér 19.")
+_HUNGARIAN = "u.|utca|út|útja|tér|tere|körút|rakpart|fasor|köz|sor|sétány|park"
+_HUNGARIAN_RX = "|".join(w.replace(".", r"\.") for w in _HUNGARIAN.split("|"))
 
 
 class InternationalAddressRecognizer(DeclaredRecognizer):
@@ -62,12 +92,12 @@ class InternationalAddressRecognizer(DeclaredRecognizer):
         (
             "street_type_before_then_number",
             rf"(?:\b[0-9]{{1,5}}\s+)?(?<![\w.])(?:{_BEFORE_RX})\s+(?:{_PARTICLE}\s+)?"
-            rf"(?:(?:{_WORD}|{_PARTICLE})\s+){{0,4}}{_WORD}\s+{_NUMBER}",
+            rf"(?:(?:{_WORD}|{_PARTICLE})\s+){{0,4}}{_WORD}\s+{_NUMBER}(?!{_NOT_AFTER})",
             0.6,
         ),
         (
             "number_then_street_type",
-            rf"\b[0-9]{{1,5}},?\s+(?:{_BEFORE_RX})\s+(?:{_PARTICLE}\s+)?"
+            rf"\b[0-9]{{1,5}},?\s+(?:{_BEFORE_ANY_RX})\s+(?:{_PARTICLE}\s+)?"
             rf"{_WORD}(?:\s+(?:{_WORD}|{_PARTICLE})){{0,4}}",
             0.6,
         ),
@@ -78,16 +108,40 @@ class InternationalAddressRecognizer(DeclaredRecognizer):
         ),
         # US military and post-office-box addresses: "PSC 1948, Box 5200", "APO AE 51156"
         ("military_unit", r"\b(?:PSC|CMR|Unit)\s+[0-9]{1,5},?\s+Box\s+[0-9]{1,5}\b", 0.6),
-        ("military_post", r"\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+[0-9]{5}\b", 0.6),
-        ("po_box", r"\b(?:P\.\s?O\.|PO)\s+Box\s+[0-9]{1,6}\b", 0.6),
-        ("hungarian", rf"\b{_WORD}(?:\s+{_WORD}){{0,2}}\s+(?:u\.|utca|út)\s+{_NUMBER}", 0.6),
+        # a ship's line above its FPO line ("USNV Musić", "USCGC Pritchett")
+        (
+            "military_post",
+            rf"(?:\b(?:USS|USNS|USNV|USCGC)[ \t]+{_ANY_WORD}(?:[ \t]+{_ANY_WORD})?\s*\n\s*)?"
+            r"\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+[0-9]{5}\b",
+            0.6,
+        ),
+        ("po_box", r"\b(?:P\.\s?O\.|PO|Post)\s?(?i:box)\s+[0-9]{1,6}\b", 0.6),
+        (
+            "hungarian",
+            rf"\b{_ANY_WORD}(?:\s+[\p{{L}}\p{{M}}]+){{0,2}}\s+(?:{_HUNGARIAN_RX})\s+{_NUMBER}",
+            0.6,
+        ),
+        # a corner: "the corner of Aðalstræti 49 and Mauer Parkways"
+        (
+            "corner",
+            rf"(?i:(?:the[ \t]+)?corner[ \t]+of)[ \t]+{_CORNER_SIDE}[ \t]+and[ \t]+{_CORNER_SIDE}",
+            0.6,
+        ),
+        # a street named, numbered and called a street ("Letališka 72 street", "Välja 82 St.")
+        (
+            "name_number_street",
+            rf"\b{_ANY_WORD}(?:[ \t]+(?:{_ANY_WORD}|{_PARTICLE})){{0,3}}[ \t]+[0-9]{{1,5}}[A-Za-z]?"
+            r"(?=[ \t]+(?:street|Street|St\.))",
+            0.6,
+        ),
         # No street type at all, any script ("9009 Möhe 63", "621 Αρτεμισίου 62"): a building
         # number, one to four capitalised words and a house number, starting a line or after
         # "at", "to", "in", "with", "address:"; never a dose, a count or a duration ("2 Tylenol
         # 500 mg").
         (
             "number_name_number",
-            rf"(?=[0-9])(?<=(?:^|\b(?:at|to|on|in|of|with|address|located)\s*:?)[ \t}}]*)"
+            rf"(?=[0-9])(?<=(?:^|[?:]|\b(?:at|to|on|in|of|with|(?i:address)|located)\s*:?)"
+            r"[ \t}?]*)"
             rf"[0-9]{{1,5}}[ \t]+"
             rf"(?:{_ANY_WORD}|C/)(?:[ \t]+{_ANY_WORD}){{0,3}}[ \t]+{_NUMBER}(?!{_NOT_AFTER})",
             0.6,

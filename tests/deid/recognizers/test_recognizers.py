@@ -143,6 +143,23 @@ CASES: list[tuple[str, str, str | None]] = [
     ("STREET_ADDRESS", "the box 46 was empty", None),
     ("STREET_ADDRESS", "the route 66 bus was late", None),
     ("STREET_ADDRESS", "via email 24 times", None),  # lower-case, no name
+    ("STREET_ADDRESS", "I moved to 4698 rue des Églises Est", "4698 rue des Églises Est"),
+    ("STREET_ADDRESS", "at 53 place Stanislas, Nancy", "53 place Stanislas"),
+    ("STREET_ADDRESS", "Send it to 41925 Bem rakpart 81. please", "Bem rakpart 81."),
+    ("STREET_ADDRESS", "lives at Árpád fejedelem útja 89.", "Árpád fejedelem útja 89."),
+    ("STREET_ADDRESS", "at R Damião Góis 105 today", "R Damião Góis 105"),
+    ("STREET_ADDRESS", "Please return to USNV Musić\nFPO AP 78173", "USNV Musić\nFPO AP 78173"),
+    ("STREET_ADDRESS", "sent to 0452 Postbox 115", "Postbox 115"),
+    ("STREET_ADDRESS", "The title refers to Letališka 72 street", "Letališka 72"),
+    ("STREET_ADDRESS", "validate the following? 587 Canelones 2266", "587 Canelones 2266"),
+    (
+        "STREET_ADDRESS",
+        "Meet me at the corner of Aðalstræti 49 and Mauer Parkways",
+        "the corner of Aðalstræti 49 and Mauer Parkways",
+    ),
+    ("STREET_ADDRESS", "sore R Knee 2 weeks", None),  # "R" is right, "2 weeks" a duration
+    ("STREET_ADDRESS", "Patient is on Lasix 40 mg daily", None),
+    ("STREET_ADDRESS", "a 2 place setting", None),  # lower-case type, no name after it
     ("PHONE_NUMBER", "Phone: 79 749 74 51", "79 749 74 51"),
     ("PHONE_NUMBER", "stop sending messages to 436 2014", "436 2014"),
     ("PHONE_NUMBER", "083 646 0344-Office", "083 646 0344"),
