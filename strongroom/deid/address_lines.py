@@ -38,13 +38,17 @@ _POSTCODE = re.compile(r"[0-9A-Z]{1,4}(?:[0-9A-Z -]{0,6})")
 _SAME_LINE = re.compile(r"[ \t]*,[ \t]*([^,\n]{1,60})")
 _REST_OF_LINE = re.compile(r"[ \t]+([^,\n]{1,60}?)[ \t]*(?=\n|\Z)")  # "Apt. 449 WIEN Austria"
 _NUMBER_BEFORE = re.compile(r"(?<![\w.,/-])[0-9]{1,6}[A-Za-z]?[ \t]+$")
-_NAME_BEFORE = re.compile(r"(?<![\w.,/-])[0-9]{1,6}[ \t]+(?:\p{Lu}[\p{L}\p{M}'’.-]*[ \t]+){1,3}$")
+_NAME_BEFORE = re.compile(
+    r"(?<![\w.,/-])[0-9]{1,6}[ \t]+\p{Lu}[\p{L}\p{M}'’.-]*[ \t]+"
+    r"(?:(?:\p{Lu}[\p{L}\p{M}'’.-]*|d[aeiou]s?|de[nrl]?|degli|della|van|von|y)[ \t]+){0,3}$"
+)  # "Unter den Linden 13", "Via degli Aldobrandeschi 3"
 _LINE_MARKS = r"[ \t}?\ufffd]*"  # what exports leave at a line's start: "}}", "???"
 _NEXT_LINE = re.compile(rf"[ \t]*,?[ \t]*(?:\r?\n{_LINE_MARKS})+([^\n]{{1,60}})")
 # The words after a street that ends in a number, up to the first that is no place word
-_WORDS = r"((?:[\p{L}\p{M}0-9'’()/-]+[ \t]*){1,6})"
+_WORDS = r"((?:[\p{L}\p{M}0-9'’()/-]+,?[ \t]*){1,6})"  # "Kustja, HA 64801. Please ..."
 _PLACE_WORDS_AFTER = re.compile(rf"[ \t]+{_WORDS}")  # after the street, on its line
 _PLACE_WORDS_AT = re.compile(_WORDS)  # at the start of a line
+_PLACE_TOKEN = re.compile(r"[\p{L}\p{M}0-9'’()/-]+")
 _CORNER_BEFORE = re.compile(r"(?i:(?:the[ \t]+)?corner[ \t]+of)[ \t]+$")
 # One to four capitalised words or numbers on the other side of "and" ("Catalina and ...")
 _SIDE = (
@@ -168,12 +172,13 @@ def _place_words_end(text: str, end: int, words_at: re.Pattern[str] = _PLACE_WOR
     match = words_at.match(text, end)
     if match is None:
         return end
-    words = match.group(1).split()
-    while words and not _place_word(words[-1]):
-        words.pop()
+    words = list(_PLACE_TOKEN.finditer(text, match.start(1), match.end(1)))
     for count in range(len(words), 0, -1):
-        if all(_place_word(w) for w in words[:count]) and is_place(" ".join(words[:count])):
-            return text.index(words[count - 1], match.start(1)) + len(words[count - 1])
+        last = words[count - 1].end()
+        if all(_place_word(w.group()) for w in words[:count]) and is_place(
+            text[words[0].start() : last]
+        ):
+            return last
     return end
 
 

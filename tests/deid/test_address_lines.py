@@ -88,3 +88,10 @@ def test_the_two_sides_of_a_corner_become_one_address_only_when_both_were_found(
     text = "I once lived at the corner of Hraunás 21 and Gladys Circle"
     found = _grown(text, "Hraunás 21", (("PERSON", "Gladys Circle"),))
     assert "the corner of Hraunás 21 and Gladys Circle" in found
+
+
+def test_particles_before_a_numbered_street_and_comma_parts_of_a_last_line() -> None:
+    text = "it is 8969 Unter den Linden 13 Apt. 504"
+    assert _grown(text, "13 Apt. 504") == {"8969 Unter den Linden 13 Apt. 504"}
+    text = "a taxi to 63294 Magasinsgatan 7\nKustja, HA 64801. Please call me"
+    assert _grown(text, "63294 Magasinsgatan 7") == {"63294 Magasinsgatan 7\nKustja, HA 64801"}

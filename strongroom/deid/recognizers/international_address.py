@@ -29,7 +29,8 @@ _BEFORE = (
     "Quai", "Via", "Viale", "Vicolo", "Corso", "Piazza", "Largo", "Strada", "Calle", "Avenida",
     "Avda.", "Paseo", "Plaza", "Plazuela", "Ronda", "Camino", "Carrer", "Rua", "Travessa",
     "Praça", "Estrada", "ul.", "al.", "Aleja", "Plac", "Osiedle", "Bulevardul", "Calea",
-    "Strada", "Odos", "Leoforos", "Rúa", "Praceta", "Ctra.", "Carretera", "R.", "R",
+    "Strada", "Odos", "Leoforos", "Rúa", "Praceta", "Ctra.", "Carretera", "R.", "R", "Cours",
+    "Trg", "πλατεία", "οδός", "Οδός", "Πλατεία",
 )  # fmt: skip
 # the same, as French, Italian, Spanish and Portuguese write them after a number ("53 place
 # Stanislas", "4698 rue des Églises"): only between a number and a capitalised name
@@ -61,14 +62,16 @@ _AFTER = (
     "Gatan", "Vägen", "Veien", "Vej", "Gade", "Laan", "Straat", "Plein", "Utca", "Tie", "Katu",
     "Iela", "Cesta", "Ulica", "Sokak", "Caddesi", "Aqq.",
     # written in lower case after the name ("Gosposka ulica 117", "Leif Jensons plass 75")
-    "plass", "ulica", "cesta", "utca", "gade", "vej", "gata", "straat", "laan", "iela",
+    "plass", "ulica", "cesta", "utca", "gade", "vej", "gata", "straat", "laan", "iela", "veg",
+    "vei", "vegen", "veien",
 )  # fmt: skip
 _ANY_WORD = r"\p{Lu}[\p{L}\p{M}'’.-]*"  # a capitalised word in any script (the regex module)
 _NOT_AFTER = (
     r"[ \t]*(?i:mg|mcg|g|kg|ml|l|units?|iu|%|mmhg|bpm|times|tabs?|x|years?|yrs?|days?|weeks?"
     r"|months?|hours?|hrs?|min|mins|am|pm)\b"
 )
-_CORNER_PART = rf"(?:{_ANY_WORD}|[0-9]{{1,5}}[A-Za-z]?\.?|{_PARTICLE}|ul\.|C/)"
+# inside a side, short lower-case words too: street types ("út", "rkp.", "gate") and particles
+_CORNER_PART = rf"(?:{_ANY_WORD}|[0-9]{{1,5}}[A-Za-z]?\.?|\p{{Ll}}[\p{{L}}\p{{M}}'.]{{0,4}}|C/)"
 _CORNER_SIDE = rf"(?=[0-9\p{{Lu}}]|ul\.){_CORNER_PART}(?:[ \t]+{_CORNER_PART}){{0,5}}"
 _AFTER_RX = "|".join(w.replace(".", r"\.") for w in _AFTER)
 _GLUED_RX = "|".join(w.replace(".", r"\.") for w in _GLUED)
@@ -76,7 +79,7 @@ _BEFORE_RX = "|".join(w.replace(".", r"\.") for w in _BEFORE)
 _BEFORE_ANY_RX = "|".join(w.replace(".", r"\.") for w in _BEFORE + _BEFORE_LOWER)
 # Hungarian street types follow the name in lower case ("Bem rakpart 81.", "Árpád fejedelem
 # útja 89.", "Erzsébet tér 19.")
-_HUNGARIAN = "u.|utca|út|útja|tér|tere|körút|rakpart|fasor|köz|sor|sétány|park"
+_HUNGARIAN = "u.|utca|út|útja|tér|tere|körút|krt.|rakpart|rkp.|fasor|köz|sor|sétány|park|kapu"
 _HUNGARIAN_RX = "|".join(w.replace(".", r"\.") for w in _HUNGARIAN.split("|"))
 
 
@@ -119,6 +122,19 @@ class InternationalAddressRecognizer(DeclaredRecognizer):
         (
             "hungarian",
             rf"\b{_ANY_WORD}(?:\s+[\p{{L}}\p{{M}}]+){{0,2}}\s+(?:{_HUNGARIAN_RX})\s+{_NUMBER}",
+            0.6,
+        ),
+        # Norwegian: a person's name in the genitive, then "gate" ("Olav Duuns gate 134")
+        (
+            "norwegian_gate",
+            rf"\b{_ANY_WORD}(?:[ \t]+{_ANY_WORD}){{0,2}}s[ \t]+gate[ \t]+{_NUMBER}",
+            0.6,
+        ),
+        # a street and its number with the town after a comma, no type word ("Vahtra 56, Tartu")
+        (
+            "number_name_number_town",
+            rf"\b[0-9]{{1,5}}[ \t]+{_ANY_WORD}(?:[ \t]+{_ANY_WORD}){{0,2}}[ \t]+[0-9]{{1,5}}[A-Za-z]?"
+            rf"(?=,[ \t]*\p{{Lu}}[\p{{L}}\p{{M}}-]+(?:[ \t]+\p{{Lu}}[\p{{L}}\p{{M}}-]+)?(?:[,.;]|\s*$))",
             0.6,
         ),
         # a corner: "the corner of Aðalstræti 49 and Mauer Parkways"

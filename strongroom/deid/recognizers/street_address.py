@@ -27,6 +27,8 @@ _STREET_SUFFIXES = (
     "Trace", "Track", "Trafficway", "Trail", "Trailer", "Tunnel", "Turnpike", "Underpass", "Union",
     "Unions", "Valley", "Valleys", "Viaduct", "View", "Views", "Village", "Villages", "Ville",
     "Vista", "Walk", "Walks", "Wall", "Ways", "Well", "Wells",
+    # abbreviations of the UK and of Greek and German street names written in Latin letters
+    "Sq", "Cres", "Gdns", "Str",
 )  # fmt: skip
 # Title case or upper case ("12 MAIN ST" in bank data), never lower case ("2 blocks down the road").
 _SUFFIX = "|".join(

@@ -157,6 +157,16 @@ CASES: list[tuple[str, str, str | None]] = [
         "Meet me at the corner of Aðalstræti 49 and Mauer Parkways",
         "the corner of Aðalstræti 49 and Mauer Parkways",
     ),
+    ("STREET_ADDRESS", "at 053 Olav Duuns gate 134 now", "Olav Duuns gate 134"),
+    ("STREET_ADDRESS", "meet at Fabrinet, 4786 Nieuwkerk 67, Goirle", "4786 Nieuwkerk 67"),
+    ("STREET_ADDRESS", "at Trg Republike 3 today", "Trg Republike 3"),
+    (
+        "STREET_ADDRESS",
+        "given his address: 405 86 Cours Marechal-Joffre",
+        "86 Cours Marechal-Joffre",
+    ),
+    ("STREET_ADDRESS", "lives at 216 Karaiskaki Sq, Ineia", "216 Karaiskaki Sq"),
+    ("STREET_ADDRESS", "took 2 Tylenol 500 mg, Then slept", None),
     ("STREET_ADDRESS", "sore R Knee 2 weeks", None),  # "R" is right, "2 weeks" a duration
     ("STREET_ADDRESS", "Patient is on Lasix 40 mg daily", None),
     ("STREET_ADDRESS", "a 2 place setting", None),  # lower-case type, no name after it
