@@ -253,7 +253,12 @@ def deidentify(
             text, hits, near = scrub_record_values(text or "", known)
             known_hits, misspelt_hits = known_hits + hits, misspelt_hits + near
             scrubbed.append(text)
-        redacted, counts = redact_texts(scrubbed, engine=engine, processes=processes)
+        redacted, counts = redact_texts(
+            scrubbed,
+            engine=engine,
+            processes=processes,
+            phone_regions=tuple(contract.phone_regions),
+        )
         entity_counts.update(counts)
         out[column] = [
             r if t is not None else None for r, t in zip(redacted, frame[column], strict=True)

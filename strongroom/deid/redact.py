@@ -26,7 +26,11 @@ def with_escapes_as_breaks(text: str) -> str:
 
 
 def detect(
-    texts: list[str], *, engine: Engine = DEFAULT_ENGINE, processes: int = 1
+    texts: list[str],
+    *,
+    engine: Engine = DEFAULT_ENGINE,
+    processes: int = 1,
+    phone_regions: tuple[str, ...] = (),
 ) -> Iterator[list[Finding]]:
     """The findings the pipeline redacts: the engine's at ``SCORE_THRESHOLD``, less clinical
     content that generic recognizers take for identifiers (``clinical.py``), street addresses
@@ -34,16 +38,25 @@ def detect(
     the rest of the name, lists of people and a chat's speakers (``name_spans.py``)."""
     readable = [with_escapes_as_breaks(t) for t in texts]
     found = find_entities(
-        readable, score_threshold=SCORE_THRESHOLD, engine=engine, processes=processes
+        readable,
+        score_threshold=SCORE_THRESHOLD,
+        engine=engine,
+        processes=processes,
+        phone_regions=phone_regions,
     )
     for text, findings in zip(readable, found, strict=True):
         yield extend_names(text, extend_addresses(text, drop_clinical_content(text, findings)))
 
 
 def redact_texts(
-    texts: Iterable[str], *, engine: Engine = DEFAULT_ENGINE, processes: int = 1
+    texts: Iterable[str],
+    *,
+    engine: Engine = DEFAULT_ENGINE,
+    processes: int = 1,
+    phone_regions: tuple[str, ...] = (),
 ) -> tuple[list[str], Counter[str]]:
-    """Replace every entity found with `<ENTITY_TYPE>`; count entities by type."""
+    """Replace every entity found with `<ENTITY_TYPE>`; count entities by type. Phone numbers
+    in the national formats of `phone_regions` (a contract's) too."""
     from presidio_analyzer import RecognizerResult
     from presidio_anonymizer import AnonymizerEngine
     from tqdm import tqdm
@@ -52,7 +65,7 @@ def redact_texts(
     anonymizer = AnonymizerEngine()
     counts: Counter[str] = Counter()
     out = []
-    found_per_text = detect(texts, engine=engine, processes=processes)
+    found_per_text = detect(texts, engine=engine, processes=processes, phone_regions=phone_regions)
     # counts only on stderr, never text; silent for small inputs (tests, the demo's shards)
     bar = tqdm(
         texts, unit="note", desc="redact", mininterval=10, disable=len(texts) < PROGRESS_FROM

@@ -138,6 +138,10 @@ class Contract(BaseModel):
     age_checks: list[AgeCheck] = Field(default_factory=list)
     expectations: list[UserExpectation] = Field(default_factory=list)
     max_quarantine_fraction: float = Field(default=0.05, ge=0.0, le=1.0)
+    # Regions (ISO 3166 alpha-2: "PL", "SE") whose national phone formats the free text uses,
+    # read beside the ones Presidio knows (US, UK, DE, IL, IN, CA, BR): "727 174 467" is a
+    # Polish mobile number only to a reader that knows the notes come from Poland.
+    phone_regions: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check_references(self) -> Contract:
@@ -161,6 +165,7 @@ class Contract(BaseModel):
                     problems.append(f"age_checks.{i}.{role}: must be a column of type {types}")
         for i, user in enumerate(self.expectations):
             problems.extend(f"expectations.{i}: {p}" for p in check_user_expectation(user, self))
+        problems.extend(_unknown_phone_regions(self.phone_regions))
         for name, spec in self.columns.items():
             if spec.free_text and spec.treatment not in (Treatment.KEEP, Treatment.DROP):
                 problems.append(f"columns.{name}: free_text columns take treatment keep or drop")
@@ -177,6 +182,16 @@ class Contract(BaseModel):
 
     def free_text_columns(self) -> list[str]:
         return [n for n, s in self.columns.items() if s.free_text and s.treatment == "keep"]
+
+
+def _unknown_phone_regions(regions: list[str]) -> list[str]:
+    import phonenumbers
+
+    return [
+        f"phone_regions: {region!r} is no region libphonenumber knows (ISO 3166 alpha-2)"
+        for region in regions
+        if region not in phonenumbers.SUPPORTED_REGIONS
+    ]
 
 
 def check_user_expectation(user: UserExpectation, contract: Contract) -> list[str]:

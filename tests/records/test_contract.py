@@ -186,3 +186,16 @@ def test_a_pattern_that_does_not_compile_is_refused_with_the_others_at_load():
     assert "columns.id.pattern: not a valid regular expression" in problems
     assert "columns.code.pattern: not a valid regular expression" in problems
     assert "min / max apply to int and float columns" in problems
+
+
+def test_phone_regions_must_be_regions_libphonenumber_knows(tmp_path):
+    data = _contract_data({"id": {"treatment": "pseudonymize"}, "memo": {"free_text": True}})
+    data["phone_regions"] = ["PL", "XX", "se"]
+    with pytest.raises(ConfigError) as error:
+        load_contract(_write(tmp_path, data))
+    assert [p for p in error.value.problems if "phone_regions" in p] == [
+        "(top level): phone_regions: 'XX' is no region libphonenumber knows (ISO 3166 alpha-2)",
+        "(top level): phone_regions: 'se' is no region libphonenumber knows (ISO 3166 alpha-2)",
+    ]
+    data["phone_regions"] = ["PL", "SE"]
+    assert load_contract(_write(tmp_path, data)).phone_regions == ["PL", "SE"]

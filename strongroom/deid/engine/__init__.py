@@ -24,8 +24,10 @@ def find_entities(
     score_threshold: float,
     engine: Engine = DEFAULT_ENGINE,
     processes: int = 1,
+    phone_regions: tuple[str, ...] = (),
 ) -> Iterator[list[Finding]]:
-    """(entity type, start, end, score) per text, at `score_threshold`, in order.
+    """(entity type, start, end, score) per text, at `score_threshold`, in order; phone numbers
+    in the national formats of `phone_regions` too (ISO 3166 codes, a contract's).
 
     `processes` > 1 analyses blocks of texts in that many worker processes (each loads the
     model once, a few seconds): for large inputs only. 0: as many as the texts repay and the
@@ -38,28 +40,31 @@ def find_entities(
 
         processes = auto_processes(len(texts))
     if engine == "presidio":
-        yield from _stock(texts, score_threshold=score_threshold, processes=processes)
+        yield from _stock(
+            texts, score_threshold=score_threshold, processes=processes, regions=phone_regions
+        )
     elif processes > 1:
         from strongroom.deid.engine.pool import AnalyzerPool
 
-        with AnalyzerPool(processes) as pool:
+        with AnalyzerPool(processes, phone_regions=phone_regions) as pool:
             yield from pool.analyze(texts, score_threshold=score_threshold)
     else:
         from strongroom.deid.engine.setup import note_analyzer
 
-        for results in note_analyzer().analyze(texts, score_threshold=score_threshold):
+        analyzer = note_analyzer(None, phone_regions)
+        for results in analyzer.analyze(texts, score_threshold=score_threshold):
             yield [(r.entity_type, r.start, r.end, r.score) for r in results]
 
 
 def _stock(
-    texts: Sequence[str], *, score_threshold: float, processes: int
+    texts: Sequence[str], *, score_threshold: float, processes: int, regions: tuple[str, ...]
 ) -> Iterator[list[Finding]]:
     """Presidio's ``BatchAnalyzerEngine`` (spaCy's ``pipe``; `processes` spaCy workers)."""
     from presidio_analyzer import BatchAnalyzerEngine
 
     from strongroom.deid.engine.setup import analyzer_engine
 
-    batch = BatchAnalyzerEngine(analyzer_engine(engine="presidio"))
+    batch = BatchAnalyzerEngine(analyzer_engine(engine="presidio", phone_regions=regions))
     found = batch.analyze_iterator(
         list(texts), language="en", n_process=processes, score_threshold=score_threshold
     )

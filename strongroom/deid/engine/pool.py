@@ -42,11 +42,11 @@ def auto_processes(texts: int) -> int:
     return max(1, min(usable_cpus(), 2 * texts // POOL_FROM_TEXTS))
 
 
-def _start_worker(model_name: str | None) -> None:
+def _start_worker(model_name: str | None, phone_regions: tuple[str, ...]) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # one core per worker: BLAS threads would fight the other workers
-    analyzer = NoteAnalyzer(analyzer_engine(model_name, engine="fast"))
+    analyzer = NoteAnalyzer(analyzer_engine(model_name, engine="fast", phone_regions=phone_regions))
     for _ in analyzer.analyze([WARM_UP_TEXT], score_threshold=1.0):
         pass
     _WORKER["analyzer"] = analyzer
@@ -68,7 +68,13 @@ class AnalyzerPool:
     start (no model) or dies breaks the pool: the error reaches the caller instead of a hang.
     """
 
-    def __init__(self, processes: int, *, model_name: str | None = None) -> None:
+    def __init__(
+        self,
+        processes: int,
+        *,
+        model_name: str | None = None,
+        phone_regions: tuple[str, ...] = (),
+    ) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -76,7 +82,7 @@ class AnalyzerPool:
             processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(model_name,),
+            initargs=(model_name, phone_regions),
         )
         self.processes = processes
 

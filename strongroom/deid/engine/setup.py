@@ -88,9 +88,16 @@ def _resolve(dotted: str) -> Any:
 
 
 @lru_cache(maxsize=4)
-def analyzer_engine(spacy_model: str | None = None, *, engine: Engine = DEFAULT_ENGINE) -> Any:
+def analyzer_engine(
+    spacy_model: str | None = None,
+    *,
+    engine: Engine = DEFAULT_ENGINE,
+    phone_regions: tuple[str, ...] = (),
+) -> Any:
     """A Presidio ``AnalyzerEngine`` on a locally installed spaCy model (never downloaded), with
-    Presidio's predefined recognizers and strongroom's; for ``fast``, the cached phone recognizer."""
+    Presidio's predefined recognizers and strongroom's; for ``fast``, the cached phone recognizer.
+    `phone_regions` (a contract's) are read in their national formats too, beside the regions
+    Presidio's phone recognizer knows (US, UK, DE, FE, IL, IN, CA, BR)."""
     import spacy.util
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpEngineProvider
@@ -113,11 +120,28 @@ def analyzer_engine(spacy_model: str | None = None, *, engine: Engine = DEFAULT_
     ).create_engine()
     registry = RecognizerRegistry()
     registry.load_predefined_recognizers(nlp_engine=nlp_engine)
+    _add_phone_regions(registry, phone_regions)
     if engine == "fast":
         _swap_phone_recognizer(registry)
     for recognizer in custom_recognizers():  # MRN, account numbers, ZIP, addresses, ages > 89 ...
         registry.add_recognizer(recognizer)
     return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"])
+
+
+def _add_phone_regions(registry: Any, regions: tuple[str, ...]) -> None:
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    for i, stock in enumerate(registry.recognizers):
+        if type(stock) is PhoneRecognizer and regions:
+            known = list(stock.supported_regions)
+            registry.recognizers[i] = PhoneRecognizer(
+                context=stock.context,
+                supported_language=stock.supported_language,
+                supported_entity=stock.supported_entities[0],
+                supported_regions=known + [r for r in regions if r not in known],
+                leniency=stock.leniency,
+                name=stock.name,
+            )
 
 
 def _swap_phone_recognizer(registry: Any) -> None:
@@ -131,8 +155,8 @@ def _swap_phone_recognizer(registry: Any) -> None:
 
 
 @lru_cache(maxsize=2)
-def note_analyzer(spacy_model: str | None = None) -> Any:
+def note_analyzer(spacy_model: str | None = None, phone_regions: tuple[str, ...] = ()) -> Any:
     """The fast engine for this process: a ``NoteAnalyzer`` over the ``fast`` AnalyzerEngine."""
     from strongroom.deid.engine.note_analyzer import NoteAnalyzer
 
-    return NoteAnalyzer(analyzer_engine(spacy_model, engine="fast"))
+    return NoteAnalyzer(analyzer_engine(spacy_model, engine="fast", phone_regions=phone_regions))

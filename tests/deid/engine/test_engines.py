@@ -49,3 +49,21 @@ def test_the_presidio_engine_de_identifies_the_demo_records_as_the_fast_one(
     fast = pd.read_parquet(Path(stage_dirs["deid"]) / "deidentified.parquet")
     stock = pd.read_parquet(out / "deidentified.parquet")
     pd.testing.assert_frame_equal(stock, fast)
+
+
+@pytest.mark.parametrize("engine", ["fast", "presidio"])
+def test_a_contracts_phone_regions_add_their_national_formats(engine: str) -> None:
+    texts = ["Wiadomość od 512 345 678 wczoraj", "Meld deg på 41 23 45 67 i dag"]
+
+    def phones(regions: tuple[str, ...]) -> list[list[str]]:
+        found = find_entities(
+            texts, score_threshold=SCORE_THRESHOLD, engine=engine, phone_regions=regions
+        )
+        return [
+            [t[s:e] for kind, s, e, _ in f if kind == "PHONE_NUMBER"]
+            for t, f in zip(texts, found, strict=True)
+        ]
+
+    assert "512 345 678" not in phones(())[0]
+    with_regions = phones(("PL", "NO"))
+    assert "512 345 678" in with_regions[0] and "41 23 45 67" in with_regions[1]
