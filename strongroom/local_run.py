@@ -156,11 +156,28 @@ def _fact_lines(facts: Facts) -> list[str]:
         f"{p.steps} steps, clip norm {p.max_grad_norm:g}, {p.units:,} {p.unit_name}s",
         f"held-out       loss {facts.eval.loss:.3f}, perplexity {facts.eval.perplexity:.2f} "
         f"({facts.eval.units} {p.unit_name}s never trained on; outside the guarantee)",
+        _records_line(facts),
         f"ledger         cumulative epsilon {facts.ledger.cumulative_epsilon:.4f} over "
         f"{facts.ledger.runs} run(s) on these records",
         _reference_line(facts),
         _audit_line(facts),
     ]
+
+
+def _records_line(facts: Facts) -> str:
+    """Whether the model writes records of the contract (synthesis/format_check.py)."""
+    e, r = facts.eval, facts.reference
+    if e.records_parsed_share is None or e.records_valid_share is None:
+        return "records        not checked (a corpus written before its contract was kept)"
+    line = (
+        f"records        of what the model writes unguided, {e.records_parsed_share:.0%} parse "
+        f"into the contract's columns, {e.records_valid_share:.0%} also pass its expectations"
+    )
+    if r.records_parsed_share is not None and r.records_valid_share is not None:
+        line += (
+            f" (non-private reference: {r.records_parsed_share:.0%}, {r.records_valid_share:.0%})"
+        )
+    return line
 
 
 def _reference_line(facts: Facts) -> str:

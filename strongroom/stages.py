@@ -27,6 +27,7 @@ from strongroom.training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "model.pt"
+CORPUS_CONTRACT = "contract.json"  # the contract the corpus was built under
 STAGING = "staging"
 
 
@@ -100,13 +101,16 @@ def deidentify_stage(
 def corpus_stage(
     deid_dir: str, contract: str, out_dir: str, *, max_seq_len: int, canaries: int
 ) -> dict[str, Any]:
+    loaded = load_contract(contract)
     result = corpus_build.build_corpus(
         Path(deid_dir) / deid.DEIDENTIFIED_FILE,
-        load_contract(contract),
+        loaded,
         out_dir,
         max_seq_len=max_seq_len,
         canaries=canaries,
     )
+    # the evaluation checks the records the model writes against it (synthesis/format_check.py)
+    (Path(out_dir) / CORPUS_CONTRACT).write_text(loaded.model_dump_json())
     _carry_fingerprint(DeidReport.load(deid_dir), CorpusReport.load(out_dir), out_dir)
     return {"units_train": result.units_train, "units_eval": result.units_eval}
 
@@ -193,8 +197,36 @@ def evaluate_stage(model_dir: str, corpus_dir: str, out_dir: str) -> dict[str, A
 
     model = load_checkpoint(Path(model_dir) / CHECKPOINT)
     metrics = held_out_loss(model, np.load(Path(corpus_dir) / corpus_build.EVAL_FILE))
-    EvalReport(**metrics).write(out_dir)
+    EvalReport(**metrics, **_records_written(model, corpus_dir)).write(out_dir)
     return metrics
+
+
+def _records_written(model: Any, corpus_dir: str) -> dict[str, int]:
+    """What the model writes, checked against the corpus' contract (synthesis/format_check.py);
+    nothing for a corpus written before the contract was kept beside it. The sampled records
+    stay in a scratch directory: counts leave it, never a value."""
+    import tempfile
+
+    from strongroom.records.contract import Contract
+    from strongroom.synthesis.format_check import sample_and_check
+
+    path = Path(corpus_dir) / CORPUS_CONTRACT
+    if not path.exists():
+        return {}
+    with tempfile.TemporaryDirectory() as scratch:
+        shares = sample_and_check(model, Contract.model_validate_json(path.read_text()), scratch)
+    log.info(
+        "records written: %d of %d parse, %d pass the contract (%d persons sampled)",
+        shares.parsed,
+        shares.records,
+        shares.valid,
+        shares.persons,
+    )
+    return {
+        "records_written": shares.records,
+        "records_parsed": shares.parsed,
+        "records_valid": shares.valid,
+    }
 
 
 def reference_stage(
@@ -236,6 +268,7 @@ def reference_stage(
         model_preset=training.model_preset,
         corpus_sha256=fingerprint_tokens(tokens),
         seconds=round(result.seconds, 2),
+        **_records_written(result.model, corpus_dir),
     ).write(out_dir)
     return {"trained": True, "steps": result.steps}
 

@@ -90,6 +90,10 @@ class EvalFacts(_Group):
     loss: float  # exact statistic on held-out people: outside the DP guarantee
     perplexity: float
     units: int
+    # share of the records the model writes (sampled freely) that parse into the contract's
+    # columns, and that also pass its expectations: post-processing of the DP model
+    records_parsed_share: float | None = None
+    records_valid_share: float | None = None
 
 
 class AuditFacts(_Group):
@@ -130,6 +134,8 @@ class ReferenceFacts(_Group):
     loss_ratio: float | None = None  # eval.loss / reference.loss: what privacy cost
     steps: int | None = None  # the DP run's
     batch_size: int | None = None  # the DP plan's expected batch, fixed
+    records_parsed_share: float | None = None  # as EvalFacts, rounded
+    records_valid_share: float | None = None
 
 
 class DataFacts(_Group):
@@ -270,7 +276,11 @@ def build_facts(
             units_train=corpus.units_train,
         ),
         eval=EvalFacts(
-            loss=evaluation.loss, perplexity=evaluation.perplexity, units=evaluation.units
+            loss=evaluation.loss,
+            perplexity=evaluation.perplexity,
+            units=evaluation.units,
+            records_parsed_share=_share(evaluation.records_parsed, evaluation.records_written),
+            records_valid_share=_share(evaluation.records_valid, evaluation.records_written),
         ),
         data=DataFacts(contract=validation.contract, sha256=validation.source_sha256),
         audit=AuditFacts(**audit.evidence["audit"]) if audit is not None else AuditFacts(),
@@ -291,4 +301,12 @@ def reference_facts(report: ReferenceReport | None, *, dp_loss: float) -> Refere
         loss_ratio=round(dp_loss / report.loss, places),
         steps=report.steps,
         batch_size=report.batch_size,
+        records_parsed_share=_share(report.records_parsed, report.records_written, places),
+        records_valid_share=_share(report.records_valid, report.records_written, places),
     )
+
+
+def _share(part: int | None, whole: int | None, places: int = 4) -> float | None:
+    if part is None or not whole:
+        return None
+    return round(part / whole, places)

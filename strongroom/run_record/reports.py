@@ -132,6 +132,10 @@ class EvalReport(Report):
     token_loss: float
     perplexity: float
     units: int
+    # records the model writes, sampled freely (synthesis/format_check.py); None: not checked
+    records_written: int | None = None
+    records_parsed: int | None = None  # parse into the contract's columns
+    records_valid: int | None = None  # and pass the released contract's expectations
 
 
 class AuditReport(Report):
@@ -161,4 +165,7 @@ class ReferenceReport(Report):
     learning_rate: float | None = None
     model_preset: str | None = None
     corpus_sha256: str | None = None  # the token tensor trained on: the DP run's
+    records_written: int | None = None  # as EvalReport, same persons and seed
+    records_parsed: int | None = None
+    records_valid: int | None = None
     seconds: float | None = None

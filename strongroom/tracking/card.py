@@ -110,7 +110,7 @@ served; it exists to say what the guarantee costs in quality.
 |---|---|---|
 | loss (nats per byte, per {p.unit_name}) | {e.loss:.{_PLACES}f} | {r.loss:.{_PLACES}f} |
 | perplexity | {e.perplexity:.{_PLACES}f} | {_fmt(r.perplexity)} |
-
+{_records_rows(facts)}
 DP / non-private held-out loss ratio: **{_fmt(r.loss_ratio)}** (1 would mean privacy cost nothing).
 
 The reference's figures are NOT covered by the guarantee: they are statistics of a model trained on
@@ -119,6 +119,34 @@ them beyond what the DP model does. They are published rounded to {_PLACES} deci
 that (rounding limits, it does not bound, what they tell); where even that is too much, run without
 `--reference`.
 """
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}%"
+
+
+def _records_line(facts: Facts) -> str:
+    e = facts.eval
+    if e.records_parsed_share is None:
+        return ""
+    return (
+        f"- records it writes, sampled without format guidance: {_percent(e.records_parsed_share)}"
+        " parse into the contract's columns, "
+        f"{_percent(e.records_valid_share)} also pass its expectations (sampling the DP model "
+        "is post-processing: within the guarantee)\n"
+    )
+
+
+def _records_rows(facts: Facts) -> str:
+    e, r = facts.eval, facts.reference
+    if e.records_parsed_share is None and r.records_parsed_share is None:
+        return ""
+    return (
+        f"| records written that parse into the contract's columns | "
+        f"{_percent(e.records_parsed_share)} | {_percent(r.records_parsed_share)} |\n"
+        f"| records written that also pass its expectations | "
+        f"{_percent(e.records_valid_share)} | {_percent(r.records_valid_share)} |\n"
+    )
 
 
 def _reference_note(facts: Facts) -> str:
@@ -258,7 +286,7 @@ All runs on the same records registered in this store, composed: epsilon
 
 - held-out loss (per {p.unit_name}): {_fmt(facts.eval.loss)}; perplexity: {_fmt(facts.eval.perplexity)}
   on {_fmt(facts.eval.units)} {p.unit_name}s never used in training
-{reference_section(facts)}
+{_records_line(facts)}{reference_section(facts)}
 {audit_section(facts)}
 ## Model
 

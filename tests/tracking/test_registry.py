@@ -39,6 +39,8 @@ def test_only_the_epsilon_series_is_published_per_step(store):
     assert set(run.data.metrics) == {
         "train.epsilon_prv", "privacy.epsilon", "privacy.epsilon_prv", "privacy.epsilon_pld",
         "eval.loss", "eval.perplexity", "eval.units",
+        # what the DP model writes, checked against the contract: post-processing of the model
+        "eval.records_parsed_share", "eval.records_valid_share",
     }  # fmt: skip
     assert not any(name.startswith("eval.") for name in run.data.params)
     steps = json.loads((root / "secure-model" / "train_report.json").read_text())["steps"]
