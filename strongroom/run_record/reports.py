@@ -162,3 +162,6 @@ class ReferenceReport(Report):
     model_preset: str | None = None
     corpus_sha256: str | None = None  # the token tensor trained on: the DP run's
     seconds: float | None = None
+    init_weights_sha256: str | None = (
+        None  # the public starting weights (the DP run's); None: random
+    )
