@@ -64,8 +64,9 @@ def pretrain(
         model_preset, public.name, len(tokens), steps, batch_size,
     )  # fmt: skip
     result = train_reference(
-        tokens, cfg, steps=steps, batch_size=batch_size, settings=settings, progress=progress
-    )
+        tokens, cfg, steps=steps, batch_size=batch_size, settings=settings, progress=progress,
+        label="pretrain",
+    )  # fmt: skip
     with tempfile.TemporaryDirectory() as scratch:
         checkpoint = Path(scratch) / "model.pt"
         torch.save(

@@ -28,6 +28,8 @@ from strongroom.run_record.reports import CorpusReport, DeidReport, ValidationRe
 from strongroom.training.settings import TrainSettings
 
 if TYPE_CHECKING:  # imported where used: MLflow and torch only for the stages that need them
+    import torch
+
     from strongroom.model.config import GemmaConfig
     from strongroom.tracking.public_model import StartingWeights
 
@@ -290,7 +292,7 @@ def reference_stage(
     return {"trained": True, "steps": result.steps}
 
 
-def _reference_start(model_dir: str) -> tuple[dict[str, Any] | None, str | None]:
+def _reference_start(model_dir: str) -> tuple[dict[str, torch.Tensor] | None, str | None]:
     """The DP run's starting weights as its evidence sealed them (state dict, sha256), or
     (None, None) when it started from random weights: the reference starts the same way."""
     from strongroom.errors import StrongroomError

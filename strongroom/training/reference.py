@@ -54,6 +54,7 @@ def train_reference(
     settings: TrainSettings,
     progress: bool = True,
     initial: dict[str, torch.Tensor] | None = None,
+    label: str = "reference",
 ) -> ReferenceResult:
     """Plain (non-DP) training on `tokens` ([units, T], one row per person) from train_dp's
     initialisation: `initial` (the DP run's starting weights) or the same seeded random one.
@@ -71,7 +72,7 @@ def train_reference(
     model.train()
     batches = reference_batches(len(tokens), batch_size, steps)
     # no loss on the bar: the reference's per-step loss is an exact, non-DP statistic
-    for rows in tqdm(batches, total=steps, unit="step", desc="reference", disable=not progress):
+    for rows in tqdm(batches, total=steps, unit="step", desc=label, disable=not progress):
         optimizer.zero_grad(set_to_none=True)
         for start in range(0, len(rows), physical):
             chunk = torch.from_numpy(tokens[rows[start : start + physical]].astype(np.int64))
