@@ -156,11 +156,23 @@ def _fact_lines(facts: Facts) -> list[str]:
         f"{p.steps} steps, clip norm {p.max_grad_norm:g}, {p.units:,} {p.unit_name}s",
         f"held-out       loss {facts.eval.loss:.3f}, perplexity {facts.eval.perplexity:.2f} "
         f"({facts.eval.units} {p.unit_name}s never trained on; outside the guarantee)",
+        _start_line(facts),
         f"ledger         cumulative epsilon {facts.ledger.cumulative_epsilon:.4f} over "
         f"{facts.ledger.runs} run(s) on these records",
         _reference_line(facts),
         _audit_line(facts),
     ]
+
+
+def _start_line(facts: Facts) -> str:
+    """Where training started (the card's "Starting weights")."""
+    i = facts.init
+    if i.model is None:
+        return "start          random initialisation (--init-from: a public model)"
+    return (
+        f"start          public model {i.model}/{i.version} (corpus {i.corpus}, public text "
+        "only, no private data: no privacy cost)"
+    )
 
 
 def _reference_line(facts: Facts) -> str:

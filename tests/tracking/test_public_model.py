@@ -179,12 +179,15 @@ def test_the_card_and_the_sealed_record_name_the_starting_weights(public, stage_
     assert "costs no privacy" in card
 
 
-def test_a_random_start_says_so_on_the_card():
+def test_a_random_start_says_so_and_a_record_older_than_init_facts_reads_as_one():
+    from strongroom.run_record.facts import Facts
     from strongroom.tracking.card import render_card
     from tests.governance.test_gate import GOOD
 
-    assert "Starting weights: random initialisation" in render_card("m", GOOD)
-    assert "costs no privacy" not in render_card("m", GOOD)
+    card = render_card("m", GOOD)
+    assert "Starting weights: random initialisation" in card and "costs no privacy" not in card
+    older = {k: v for k, v in GOOD.flat().items() if not k.startswith("init.")}
+    assert render_card("m", Facts.from_flat(older)) == card
 
 
 def test_the_run_stays_on_the_air_gap_guard(public, tmp_path):
