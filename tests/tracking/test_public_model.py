@@ -207,3 +207,15 @@ def test_the_run_stays_on_the_air_gap_guard(public, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "registered models:/pub/" in done.stdout and "iso18245" in done.stdout
+
+
+def test_the_torchrun_entry_point_takes_init_from_and_the_store():
+    from strongroom.config import given_options
+    from strongroom.training.launch import build_parser
+
+    args = build_parser().parse_args(
+        ["--corpus", "c", "--out", "o", "--seal-key-file", "k", "--init-from", "pub/1",
+         "--tracking-uri", "sqlite:///s.db"]
+    )  # fmt: skip
+    assert given_options(args, TrainSettings)["init_from"] == "pub/1"
+    assert args.tracking_uri == "sqlite:///s.db"
