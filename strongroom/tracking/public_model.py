@@ -87,11 +87,11 @@ def register_public_model(
 
     use_store(tracking_uri)
     client = mlflow.MlflowClient()
+    _public_name(client, model_name)  # before anything is logged
     with mlflow.start_run(run_name=f"{model_name}-pretrain") as run:
         mlflow.set_tags(facts.tags())
         mlflow.log_params({k: v for k, v in facts.model_dump().items() if k != "model_config_json"})
         mlflow.log_artifact(str(checkpoint), artifact_path=ARTIFACT_DIR)
-    _public_name(client, model_name)
     source = f"{run.info.artifact_uri}/{ARTIFACT_DIR}"
     mv = client.create_model_version(model_name, source, run_id=run.info.run_id, tags=facts.tags())
     description = public_description(model_name, facts)
