@@ -37,6 +37,7 @@ def train_op(
             privacy=params.privacy,
             training=params.training,
             seal_key_file=params.release.seal_key_file,
+            tracking_uri=params.release.tracking_uri,  # training.init_from's public model
         )
     )
 

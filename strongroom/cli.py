@@ -59,6 +59,7 @@ def _demo(args: argparse.Namespace) -> int:
                 "model_preset": chosen["preset"],
                 "seed": args.seed,
                 "reference": args.reference,
+                **({} if args.init_from is None else {"init_from": args.init_from}),
             },
         },
         RunParams,
@@ -234,6 +235,36 @@ def _split_ref(ref: str) -> tuple[str, str]:
     if not sep or not name or not version:
         raise StrongroomError(f"expected MODEL/VERSION, got {ref!r}")
     return name, version
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from urllib.parse import urlparse
+
+    from strongroom.offline import enforce_airgap
+    from strongroom.pretrain import pretrain
+
+    # Public text comes from installed packages or a local file, never fetched: the one
+    # connection allowed is to the MLflow store.
+    enforce_airgap(allowed=[host] if (host := urlparse(args.tracking_uri).hostname) else [])
+    result = pretrain(
+        corpus=args.corpus,
+        model_preset=args.preset,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        max_seq_len=args.max_seq_len,
+        learning_rate=args.learning_rate,
+        tracking_uri=args.tracking_uri,
+        model_name=args.model_name or f"strongroom-public-{args.corpus}",
+        device=args.device,
+    )
+    f = result.facts
+    print(
+        f"registered {result.registered.model_uri}: public corpus {f.corpus} "
+        f"({f.package or 'a file'} {f.package_version}, sha256 {f.corpus_sha256[:12]}), "
+        f"preset {f.preset}, {f.steps} steps, {f.tokens:,} tokens, {f.seconds:.1f} s"
+    )
+    print(f"start DP training from it: training.init_from: {result.registered.model_uri}")
+    return 0
 
 
 def _card(args: argparse.Namespace) -> int:
@@ -566,6 +597,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--reference", action="store_true", help=REFERENCE_HELP + " (about doubles training time)"
     )
+    demo.add_argument(
+        "--init-from",
+        default=None,
+        metavar="MODEL_URI",
+        help="start from a public model (`strongroom pretrain`) in $MLFLOW_TRACKING_URI's store: "
+        "models:/NAME/VERSION or NAME@ALIAS (default: random initialisation)",
+    )
     demo.add_argument("--records-seed", type=int, default=0, help="seed of the generated records")
     demo.add_argument("--workdir", default="strongroom-runs", help="parent of the run directory")
     demo.add_argument(
@@ -647,6 +685,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--law", help="loss law JSON to read / write (default: the packaged one)")
     plan.set_defaults(func=_plan)
+
+    pre = sub.add_parser(
+        "pretrain",
+        help="train a non-private starting model on public text only and register it "
+        "(for training.init_from)",
+    )
+    pre.add_argument(
+        "--corpus",
+        required=True,
+        help="icd10cm (ICD-10-CM code descriptions, simple-icd-10-cm), mcc (ISO 18245 merchant "
+        "categories, iso18245), or a UTF-8 text file you declare public (no record in it)",
+    )
+    pre.add_argument("--preset", default="demo", help="model preset (the DP run's)")
+    pre.add_argument("--steps", type=int, default=300, help="Adam steps")
+    pre.add_argument("--batch-size", type=int, default=32, help="examples per step")
+    pre.add_argument("--max-seq-len", type=int, default=512, help="tokens per example")
+    pre.add_argument("--learning-rate", type=float, default=2e-3, help="Adam")
+    pre.add_argument("--device", default="auto", help="cpu | cuda | auto")
+    pre.add_argument(
+        "--model-name", default="", help="registered name (default: strongroom-public-CORPUS)"
+    )
+    _tracking_arg(pre)
+    pre.set_defaults(func=_pretrain)
 
     card = sub.add_parser("card", help="print the model card of a registered version")
     card.add_argument("ref", help="MODEL/VERSION")

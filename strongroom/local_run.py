@@ -157,6 +157,7 @@ def _fact_lines(facts: Facts) -> list[str]:
         f"held-out       loss {facts.eval.loss:.3f}, perplexity {facts.eval.perplexity:.2f} "
         f"({facts.eval.units} {p.unit_name}s never trained on; outside the guarantee)",
         _records_line(facts),
+        _start_line(facts),
         f"ledger         cumulative epsilon {facts.ledger.cumulative_epsilon:.4f} over "
         f"{facts.ledger.runs} run(s) on these records",
         _reference_line(facts),
@@ -178,6 +179,17 @@ def _records_line(facts: Facts) -> str:
             f" (non-private reference: {r.records_parsed_share:.0%}, {r.records_valid_share:.0%})"
         )
     return line
+
+
+def _start_line(facts: Facts) -> str:
+    """Where training started (the card's "Starting weights")."""
+    i = facts.init
+    if i.model is None:
+        return "start          random initialisation (--init-from: a public model)"
+    return (
+        f"start          public model {i.model}/{i.version} (corpus {i.corpus}, public text "
+        "only, no private data: no privacy cost)"
+    )
 
 
 def _reference_line(facts: Facts) -> str:

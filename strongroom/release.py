@@ -100,6 +100,8 @@ def matching_reference(reference_dir: str, train: TrainReport) -> ReferenceRepor
         problems.append("the reference took another number of steps than the DP run")
     if (report.model_preset, report.learning_rate) != (train.model_preset, train.learning_rate):
         problems.append("the reference trained another model or learning rate than the DP run")
+    if report.init_weights_sha256 != (sealed.get("init") or {}).get("weights_sha256"):
+        problems.append("the reference started from other weights than the DP run")
     if problems:
         raise StrongroomError("cannot register: " + "; ".join(problems))
     return report

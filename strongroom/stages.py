@@ -7,8 +7,10 @@ dict of counts (never a record value) that the component exposes as metadata.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,9 +27,16 @@ from strongroom.records.readers import ReadOptions
 from strongroom.run_record.reports import CorpusReport, DeidReport, ValidationReport
 from strongroom.training.settings import TrainSettings
 
+if TYPE_CHECKING:  # imported where used: MLflow and torch only for the stages that need them
+    import torch
+
+    from strongroom.model.config import GemmaConfig
+    from strongroom.tracking.public_model import StartingWeights
+
 log = logging.getLogger(__name__)
 CHECKPOINT = "model.pt"
 CORPUS_CONTRACT = "contract.json"  # the contract the corpus was built under
+INIT_CHECKPOINT = "init.pt"  # the public starting weights, for the reference (init_from only)
 STAGING = "staging"
 
 
@@ -132,8 +141,10 @@ def train_stage(
     privacy: PrivacyParams,
     training: TrainSettings,
     seal_key_file: str,
+    tracking_uri: str = "",
 ) -> dict[str, Any]:
-    """DP-train on the corpus and seal what ran; `training.checkpoint_dir` makes it resumable."""
+    """DP-train on the corpus and seal what ran; `training.checkpoint_dir` makes it resumable;
+    `training.init_from` starts from a public model in the store at `tracking_uri`."""
     from dataclasses import replace
 
     from strongroom.identity import current_identity
@@ -157,7 +168,9 @@ def train_stage(
         plan.noise_multiplier, plan.sampling_rate, plan.steps,
         "secure" if training.secure_rng else "SEEDED (not a DP release)",
     )  # fmt: skip
-    result = train_dp(tokens, cfg, plan, training)
+    start = _starting_weights(training, cfg, tracking_uri, out_dir)
+    initial = None if start is None else start.state_dict
+    result = train_dp(tokens, cfg, plan, training, initial=initial)
     if result.interrupted:  # the pod or the run is going away: nothing to release, resume later
         raise TrainingInterrupted(
             f"training stopped by SIGTERM at step {result.steps} of {plan.steps}; its state is "
@@ -175,6 +188,7 @@ def train_stage(
             data_sha256=CorpusReport.load(corpus_dir).source_sha256,
             corpus_sha256=fingerprint_tokens(tokens),
             model_file=Path(out_dir) / CHECKPOINT, trained_by=current_identity(), key=key,
+            init=None if start is None else start.provenance,
         )  # fmt: skip
         TrainReport(
             evidence=evidence,
@@ -188,6 +202,40 @@ def train_stage(
         ).write(out_dir)
     finish_state(training, completed=not result.stopped_early)
     return {"epsilon": result.epsilon, "steps": result.steps}
+
+
+def _starting_weights(
+    training: TrainSettings, cfg: GemmaConfig, tracking_uri: str, out_dir: str
+) -> StartingWeights | None:
+    """The checked public starting weights (tracking/public_model.py), None for a random start."""
+    from strongroom.errors import StrongroomError
+    from strongroom.tracking.public_model import starting_weights
+
+    if training.init_from is None:
+        return None
+    if not tracking_uri:
+        raise StrongroomError("training.init_from needs the MLflow store (release.tracking_uri)")
+    log.info("starting from public model %s", training.init_from)
+    with _init_file(out_dir) as into:
+        return starting_weights(
+            tracking_uri=tracking_uri, ref=training.init_from, config=cfg,
+            preset=training.model_preset, into=into,
+        )  # fmt: skip
+
+
+@contextmanager
+def _init_file(out_dir: str) -> Iterator[Path]:
+    """Where the starting weights' file goes: beside rank 0's model, where the non-private
+    reference reads it; other ranks keep the weights in memory only."""
+    import tempfile
+
+    from strongroom.training.parts import rank_and_world
+
+    if rank_and_world()[0] == 0:
+        yield Path(out_dir) / INIT_CHECKPOINT
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        yield Path(scratch) / INIT_CHECKPOINT
 
 
 def evaluate_stage(model_dir: str, corpus_dir: str, out_dir: str) -> dict[str, Any]:
@@ -254,7 +302,10 @@ def reference_stage(
     log.info(
         "non-private reference: %d steps of %d people, no clipping, no noise", steps, batch_size
     )
-    result = train_reference(tokens, cfg, steps=steps, batch_size=batch_size, settings=training)
+    initial, init_sha256 = _reference_start(model_dir)
+    result = train_reference(
+        tokens, cfg, steps=steps, batch_size=batch_size, settings=training, initial=initial
+    )
     metrics = held_out_loss(result.model, np.load(Path(corpus_dir) / corpus_build.EVAL_FILE))
     ReferenceReport(
         trained=True,
@@ -269,8 +320,26 @@ def reference_stage(
         corpus_sha256=fingerprint_tokens(tokens),
         seconds=round(result.seconds, 2),
         **_records_written(result.model, corpus_dir),
+        init_weights_sha256=init_sha256,
     ).write(out_dir)
     return {"trained": True, "steps": result.steps}
+
+
+def _reference_start(model_dir: str) -> tuple[dict[str, torch.Tensor] | None, str | None]:
+    """The DP run's starting weights as its evidence sealed them (state dict, sha256), or
+    (None, None) when it started from random weights: the reference starts the same way."""
+    from strongroom.errors import StrongroomError
+    from strongroom.model.artifact import load_decoder
+    from strongroom.run_record.reports import TrainReport
+    from strongroom.run_record.seal import file_sha256
+
+    init = TrainReport.load(model_dir).evidence.get("init")
+    if init is None:
+        return None, None
+    path = Path(model_dir) / INIT_CHECKPOINT
+    if not path.is_file() or file_sha256(path) != init["weights_sha256"]:
+        raise StrongroomError(f"{path}: not the starting weights the DP run sealed")
+    return load_decoder(path).state_dict(), init["weights_sha256"]
 
 
 def audit_stage(

@@ -11,6 +11,7 @@ tracking/sweep_report.py's.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,7 @@ def _dp_run(
     stages.train_stage(
         dirs["corpus"], model_dir, contract=params.records.contract, privacy=privacy,
         training=training, seal_key_file=key,
+        tracking_uri=params.release.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", ""),
     )  # fmt: skip
     stages.evaluate_stage(model_dir, dirs["corpus"], eval_dir)
     stages.audit_stage(model_dir, dirs["corpus"], audit_dir, seal_key_file=key)

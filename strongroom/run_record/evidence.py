@@ -43,8 +43,10 @@ def make_evidence(
     model_file: str | Path,
     trained_by: str,
     key: Ed25519PrivateKey,
+    init: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Training's sealed account of what ran, and who ran it (approval's four eyes)."""
+    """Training's sealed account of what ran, and who ran it (approval's four eyes). `init`:
+    the public model it started from (tracking/public_model.py provenance), None: random."""
     return seal(
         {
             "mechanism": mechanism.to_dict(),
@@ -60,6 +62,7 @@ def make_evidence(
             "corpus_sha256": corpus_sha256,  # the token tensor trained on
             "model_sha256": file_sha256(model_file),
             "trained_by": trained_by,
+            "init": init,  # public starting weights: free in privacy, recorded all the same
         },
         key,
     )

@@ -138,6 +138,19 @@ class ReferenceFacts(_Group):
     records_valid_share: float | None = None
 
 
+class InitFacts(_Group):
+    """Where training started (tracking/public_model.py); all None: random initialisation.
+    Starting weights trained on public text only cost no privacy: the accounting is unchanged."""
+
+    model: str | None = None  # the public model's registered name
+    version: str | None = None
+    corpus: str | None = None  # its public corpus: icd10cm, mcc, file:NAME
+    package: str | None = None  # the package that shipped the corpus ("" for a user's file)
+    package_version: str | None = None
+    corpus_sha256: str | None = None  # of the public text it was trained on
+    weights_sha256: str | None = None  # of the starting weights
+
+
 class DataFacts(_Group):
     contract: str
     sha256: str  # fingerprint of the records: the ledger's key
@@ -168,6 +181,7 @@ class Facts(_Group):
     data: DataFacts
     audit: AuditFacts = AuditFacts()
     reference: ReferenceFacts = ReferenceFacts()
+    init: InitFacts = InitFacts()
     ledger: LedgerFacts = LedgerFacts()
     lineage: LineageFacts = LineageFacts()
 
@@ -285,6 +299,7 @@ def build_facts(
         data=DataFacts(contract=validation.contract, sha256=validation.source_sha256),
         audit=AuditFacts(**audit.evidence["audit"]) if audit is not None else AuditFacts(),
         reference=reference_facts(reference, dp_loss=evaluation.loss),
+        init=InitFacts(**(evidence.get("init") or {})),  # sealed by training
     )
 
 

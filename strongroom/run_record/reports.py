@@ -169,3 +169,6 @@ class ReferenceReport(Report):
     records_parsed: int | None = None
     records_valid: int | None = None
     seconds: float | None = None
+    init_weights_sha256: str | None = (
+        None  # the public starting weights (the DP run's); None: random
+    )

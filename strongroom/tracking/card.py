@@ -149,6 +149,30 @@ def _records_rows(facts: Facts) -> str:
     )
 
 
+def starting_weights_line(facts: Facts) -> str:
+    """Where training started: a public model (free in privacy), or random weights."""
+    i = facts.init
+    if i.model is None:
+        return "random initialisation (seeded, data-independent)"
+    shipped = (
+        f"shipped in {i.package} {i.package_version}" if i.package else "a file declared public"
+    )
+    return (
+        f"`{i.model}/{i.version}` (weights sha256 `{i.weights_sha256}`), trained on public text "
+        f"only, no private data: corpus `{i.corpus}`, {shipped}, text sha256 `{i.corpus_sha256}`"
+    )
+
+
+def _init_note(facts: Facts) -> str:
+    if facts.init.model is None:
+        return ""
+    return (
+        "- Training started from a model trained on public text only (see Model): it saw no "
+        f"{facts.privacy.unit_name}'s records, so starting from it costs no privacy and the "
+        "accounting above is that of DP-SGD alone.\n"
+    )
+
+
 def _reference_note(facts: Facts) -> str:
     if facts.reference.loss is None:
         return ""
@@ -270,7 +294,7 @@ All runs on the same records registered in this store, composed: epsilon
 - The number of {p.unit_name}s N (and so the sampling rate, steps and noise) is treated as public.
 - Held-out loss and perplexity below are exact statistics of {p.unit_name}s not trained on; they
   are published beside the guarantee, not covered by it.
-{_reference_note(facts)}- Per-step loss, clip fraction and batch size are not published (they are exact statistics of
+{_reference_note(facts)}{_init_note(facts)}- Per-step loss, clip fraction and batch size are not published (they are exact statistics of
   the people trained on); they stay in the pipeline's training report.
 
 ## Data
@@ -292,6 +316,7 @@ All runs on the same records registered in this store, composed: epsilon
 
 - parameters: {_fmt(facts.model.parameters)}; preset: {facts.model.preset}
 - weights sha256: `{facts.model.sha256}` (sealed with the run record)
+- Starting weights: {starting_weights_line(facts)}
 - tokenizer: bytes (fixed vocabulary, not learned from the data)
 
 {lineage_section(facts)}""")

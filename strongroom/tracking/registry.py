@@ -20,7 +20,7 @@ from strongroom.run_record.facts import Facts
 from strongroom.tracking.card import render_card
 
 EXPERIMENT = "strongroom"
-_PARAM_PREFIXES = ("privacy.", "train.", "model.", "data.", "corpus.")  # not eval, not ledger
+_PARAM_PREFIXES = ("privacy.", "train.", "model.", "data.", "corpus.", "init.")  # not eval, ledger
 
 
 @dataclass(frozen=True)

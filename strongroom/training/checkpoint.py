@@ -113,6 +113,15 @@ def fingerprint_tokens(tokens: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+def fingerprint_state(state: dict[str, torch.Tensor]) -> str:
+    """sha256 over a state dict's names and tensors: equal only for the same weights."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().float().numpy()
+        digest.update(f"{name}={fingerprint_tokens(tensor)}\n".encode())
+    return digest.hexdigest()
+
+
 def _plain(value: Any, where: str) -> Any:
     """`value` as data that torch.load(weights_only=True) reads back and that compares reliably."""
     if value is None or isinstance(value, bool | int | float | str):

@@ -38,6 +38,7 @@ from strongroom.training.checkpoint import (
     STATE_FILE,
     StateKey,
     StepLog,
+    fingerprint_state,
     fingerprint_tokens,
     load_state,
     remove_state,
@@ -48,8 +49,8 @@ from strongroom.training.parts import (
     Parts,
     build_parts,
     decoder_of,
+    initial_model,
     rank_and_world,
-    resolve_device,
 )
 from strongroom.training.settings import TrainSettings
 from strongroom.training.step import StepStats, one_step
@@ -117,18 +118,20 @@ def train_dp(
     *,
     progress: bool = True,
     on_step: Callable[[int], None] | None = None,
+    initial: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
     """Train on `tokens` ([units, T] int, one row per person) following `plan` exactly.
 
     `on_step` is called after each step and its checkpoint (tests kill the process there).
+    `initial`: starting weights (a state dict of a model trained on public text only); None:
+    the seeded random initialisation. Either is data-independent, so the accounting is the same.
     """
     if len(tokens) != plan.units:
         raise PrivacyBudgetError(f"plan is for {plan.units} units, data has {len(tokens)}")
-    torch.manual_seed(0 if settings.seed is None else settings.seed)  # init: data-independent
-    model = GemmaDecoder(model_cfg).to(resolve_device(settings.device))
+    model = initial_model(model_cfg, settings, initial)
     parts = build_parts(model, tokens, plan, settings)
     state_file = state_file_of(settings)
-    key = state_key(tokens, model_cfg, plan, settings)
+    key = state_key(tokens, model_cfg, plan, settings, initial)
     step, steps_log = _resume(state_file, key, parts, plan)
     last = min(plan.steps, settings.max_steps or plan.steps)
     result = TrainResult(model=model, steps=step, log=steps_log, resumed_from=step)
@@ -155,7 +158,11 @@ def train_dp(
 
 
 def state_key(
-    tokens: np.ndarray, model_cfg: GemmaConfig, plan: DPPlan, settings: TrainSettings
+    tokens: np.ndarray,
+    model_cfg: GemmaConfig,
+    plan: DPPlan,
+    settings: TrainSettings,
+    initial: dict[str, torch.Tensor] | None = None,
 ) -> StateKey:
     """What a saved state trains: it resumes only a run on all of the same."""
     hyper = {
@@ -164,6 +171,8 @@ def state_key(
         "seed": settings.seed,
         "physical_batch_size": settings.physical_batch_size,
     }
+    if initial is not None:  # only then: states saved before starting weights existed still match
+        hyper["initial_weights_sha256"] = fingerprint_state(initial)
     return StateKey(
         corpus_sha256=fingerprint_tokens(tokens),
         model_config=model_cfg.to_dict(),

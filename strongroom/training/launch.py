@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="where model.pt and train_report.json go")
     parser.add_argument("--contract", default="hospital_encounters", help="name or YAML path")
     parser.add_argument("--seal-key-file", required=True, help="key that seals what ran")
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", ""),
+        help="MLflow store holding --init-from's public model (default: $MLFLOW_TRACKING_URI)",
+    )
     for group, model in GROUPS.items():
         add_model_options(parser.add_argument_group(group), model)
     return parser
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             privacy=checked["privacy"],
             training=checked["training"],
             seal_key_file=args.seal_key_file,
+            tracking_uri=args.tracking_uri,
         )
     except StrongroomError as error:
         print(f"strongroom: {error}", file=sys.stderr)

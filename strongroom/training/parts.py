@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from strongroom.errors import PrivacyBudgetError
+from strongroom.model.config import GemmaConfig
 from strongroom.model.gemma import GemmaDecoder, SequenceLoss
 from strongroom.privacy.plan import DPPlan
 from strongroom.privacy.secure_rng import use_secure_noise
@@ -52,6 +53,18 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and rank_and_world()[1] > 1:  # one GPU per process under torchrun
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return torch.device(name)
+
+
+def initial_model(
+    model_cfg: GemmaConfig, settings: TrainSettings, initial: dict[str, torch.Tensor] | None
+) -> GemmaDecoder:
+    """The model training starts from, on its device: the given weights, or the seeded random
+    initialisation (the non-private reference calls this too, so both start alike)."""
+    torch.manual_seed(0 if settings.seed is None else settings.seed)  # init: data-independent
+    model = GemmaDecoder(model_cfg)
+    if initial is not None:
+        model.load_state_dict(initial)  # strict: every tensor, each of its shape
+    return model.to(resolve_device(settings.device))
 
 
 def decoder_of(parts: Parts) -> GemmaDecoder:

@@ -1,6 +1,7 @@
 """The non-private reference: the DP plan trained without privacy, to say what privacy cost.
 
-Same corpus (the same training people), model config, initialisation (the DP run's seed), Adam at
+Same corpus (the same training people), model config, initialisation (the DP run's starting
+weights from public text, or its seeded random ones: parts.initial_model), Adam at
 the same learning rate, the DP run's number of steps and its expected batch as the (fixed) batch;
 no clipping, no noise, no accountant. Each step's loss is the mean per-person loss of its batch,
 which is what DP-SGD's noisy sum divided by the expected batch estimates when nothing is clipped
@@ -22,7 +23,7 @@ import torch
 
 from strongroom.model.config import GemmaConfig
 from strongroom.model.gemma import GemmaDecoder, SequenceLoss, shift
-from strongroom.training.parts import resolve_device
+from strongroom.training.parts import initial_model, resolve_device
 from strongroom.training.settings import MAX_PHYSICAL_BATCH, TrainSettings
 
 BATCH_SEED = 1  # the reference's batches (public, fixed: the run is never released)
@@ -52,13 +53,16 @@ def train_reference(
     batch_size: int,
     settings: TrainSettings,
     progress: bool = True,
+    initial: dict[str, torch.Tensor] | None = None,
+    label: str = "reference",
 ) -> ReferenceResult:
-    """Plain (non-DP) training of a fresh model on `tokens` ([units, T], one row per person)."""
+    """Plain (non-DP) training on `tokens` ([units, T], one row per person) from train_dp's
+    initialisation: `initial` (the DP run's starting weights) or the same seeded random one.
+    `strongroom pretrain` trains its public model with it too (strongroom/pretrain.py)."""
     from tqdm import tqdm
 
-    torch.manual_seed(0 if settings.seed is None else settings.seed)  # train_dp's initialisation
     device = resolve_device(settings.device)
-    model = GemmaDecoder(model_cfg).to(device)
+    model = initial_model(model_cfg, settings, initial)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     criterion = SequenceLoss(model_cfg.pad_id, reduction="sum")
     physical = settings.physical_batch_size or MAX_PHYSICAL_BATCH
@@ -68,7 +72,7 @@ def train_reference(
     model.train()
     batches = reference_batches(len(tokens), batch_size, steps)
     # no loss on the bar: the reference's per-step loss is an exact, non-DP statistic
-    for rows in tqdm(batches, total=steps, unit="step", desc="reference", disable=not progress):
+    for rows in tqdm(batches, total=steps, unit="step", desc=label, disable=not progress):
         optimizer.zero_grad(set_to_none=True)
         for start in range(0, len(rows), physical):
             chunk = torch.from_numpy(tokens[rows[start : start + physical]].astype(np.int64))

@@ -71,6 +71,13 @@ class TrainSettings(BaseModel):
         "training time; the torchrun entry point trains the DP model only",
     )
 
+    init_from: str | None = Field(
+        default=None,
+        description="start from a registered model trained on public text only (`strongroom "
+        "pretrain`): models:/NAME/VERSION or NAME@ALIAS; its preset must be this run's. The "
+        "non-private reference starts from it too. None: random initialisation",
+    )
+
     @field_validator("model_preset")
     @classmethod
     def _known_preset(cls, name: str) -> str:
