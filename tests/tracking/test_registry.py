@@ -26,6 +26,7 @@ def test_version_carries_every_fact_as_a_tag_and_the_card(store):
 def test_registered_pyfunc_generates_text(store):
     uri, _, versions, _ = store
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)  # another test's `use_store` may have pointed it elsewhere
     model = mlflow.pyfunc.load_model(f"models:/m/{versions['secure']}")
     out = model.predict(pd.DataFrame({"prompt": ["sex: F; "]}), params={"max_new_tokens": 8})
     assert len(out) == 1 and isinstance(out[0], str)
