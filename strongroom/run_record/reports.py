@@ -104,9 +104,13 @@ class CorpusReport(Report):
     privacy_unit: str
     units_train: int
     units_eval: int
-    truncated: int
+    truncated: int  # persons whose history did not fit in sequences_per_person sequences
     max_seq_len: int
     canaries: int = 0  # fabricated persons planted for the audit (units_train holds the included)
+    sequences_per_person: int = 1  # the cap on a person's sequences (reports before it: 1)
+    records: int | None = None  # records serialised (None: a report written before the count)
+    records_cut: int | None = None  # records of which some bytes were left out
+    tokens_per_person: dict[str, float] = {}  # mean / median / max tokens a person holds
     source_sha256: str = ""  # the records' fingerprint, carried from validation to training
 
 
