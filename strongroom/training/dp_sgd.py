@@ -118,7 +118,10 @@ def train_dp(
     progress: bool = True,
     on_step: Callable[[int], None] | None = None,
 ) -> TrainResult:
-    """Train on `tokens` ([units, T] int, one row per person) following `plan` exactly.
+    """Train on `tokens` ([units, T] or [units, k, T] int, one row per person) following `plan`.
+
+    A person's k sequences are drawn together and clipped together (training/step.py): the
+    privacy unit, the sampling and the accountant are the same whatever k is.
 
     `on_step` is called after each step and its checkpoint (tests kill the process there).
     """
