@@ -98,7 +98,13 @@ def deidentify_stage(
 
 
 def corpus_stage(
-    deid_dir: str, contract: str, out_dir: str, *, max_seq_len: int, canaries: int
+    deid_dir: str,
+    contract: str,
+    out_dir: str,
+    *,
+    max_seq_len: int,
+    canaries: int,
+    sequences_per_person: int = 1,
 ) -> dict[str, Any]:
     result = corpus_build.build_corpus(
         Path(deid_dir) / deid.DEIDENTIFIED_FILE,
@@ -106,6 +112,7 @@ def corpus_stage(
         out_dir,
         max_seq_len=max_seq_len,
         canaries=canaries,
+        sequences_per_person=sequences_per_person,
     )
     _carry_fingerprint(DeidReport.load(deid_dir), CorpusReport.load(out_dir), out_dir)
     return {"units_train": result.units_train, "units_eval": result.units_eval}
@@ -145,7 +152,7 @@ def train_stage(
     # Rank 0 alone signs (and makes the key when missing): ranks racing to create it would clash.
     key = load_signing_key(seal_key_file, create=True) if rank_and_world()[0] == 0 else None
     tokens = np.load(Path(corpus_dir) / corpus_build.TRAIN_FILE)
-    cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[1]))
+    cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[-1]))
     unit = load_contract(contract).unit_name
     plan = make_plan(privacy, units=len(tokens), privacy_unit=unit)
     log.info(
@@ -187,13 +194,15 @@ def train_stage(
 
 
 def evaluate_stage(model_dir: str, corpus_dir: str, out_dir: str) -> dict[str, Any]:
+    from strongroom.corpus.sequences import sequences_per_person
     from strongroom.run_record.reports import EvalReport
     from strongroom.training.dp_sgd import load_checkpoint
     from strongroom.training.evaluate import held_out_loss
 
     model = load_checkpoint(Path(model_dir) / CHECKPOINT)
-    metrics = held_out_loss(model, np.load(Path(corpus_dir) / corpus_build.EVAL_FILE))
-    EvalReport(**metrics).write(out_dir)
+    tokens = np.load(Path(corpus_dir) / corpus_build.EVAL_FILE)
+    metrics = held_out_loss(model, tokens)  # per token over all of a person's sequences
+    EvalReport(**metrics, sequences_per_person=sequences_per_person(tokens)).write(out_dir)
     return metrics
 
 
@@ -218,7 +227,7 @@ def reference_stage(
         return {"trained": False}
     steps = int(TrainReport.load(model_dir).evidence["mechanism"]["steps"])
     tokens = np.load(Path(corpus_dir) / corpus_build.TRAIN_FILE)
-    cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[1]))
+    cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[-1]))
     log.info(
         "non-private reference: %d steps of %d people, no clipping, no noise", steps, batch_size
     )

@@ -132,10 +132,11 @@ class TrainReport(Report):
 class EvalReport(Report):
     FILE: ClassVar[str] = "eval_report.json"
 
-    loss: float  # mean per-person held-out loss (nats per byte)
-    token_loss: float
+    loss: float  # mean over held-out persons of each one's loss per token (nats per byte)
+    token_loss: float  # over all of a person's sequences, however many (training/evaluate.py)
     perplexity: float
     units: int
+    sequences_per_person: int = 1  # the corpus' cap: held-out persons scored on up to this many
 
 
 class AuditReport(Report):

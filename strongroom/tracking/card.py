@@ -251,12 +251,15 @@ All runs on the same records registered in this store, composed: epsilon
 - validation passed: {_fmt(facts.validation.success)}
 - identifiers removed: {_fmt(facts.deid.identifiers_removed)}; residual identifiers found:
   {_fmt(facts.deid.residual_identifiers)}; unit ids merged as one {p.unit_name}: {_fmt(facts.deid.unit_values_merged)}
-- examples truncated at {_fmt(facts.corpus.max_seq_len)} tokens: {_fmt(facts.corpus.truncated)}
+- sequences per {p.unit_name}: up to {_fmt(facts.corpus.sequences_per_person)} of
+  {_fmt(facts.corpus.max_seq_len)} tokens, sampled and clipped together (one clip of norm C);
+  {p.unit_name}s whose history did not fit: {_fmt(facts.corpus.truncated)}
 - records fingerprint (sha256): `{facts.data.sha256}`
 
 ## Evaluation (outside the guarantee)
 
-- held-out loss (per {p.unit_name}): {_fmt(facts.eval.loss)}; perplexity: {_fmt(facts.eval.perplexity)}
+- held-out loss (per token over all of a {p.unit_name}'s sequences, mean over {p.unit_name}s):
+  {_fmt(facts.eval.loss)}; perplexity: {_fmt(facts.eval.perplexity)}
   on {_fmt(facts.eval.units)} {p.unit_name}s never used in training
 {reference_section(facts)}
 {audit_section(facts)}

@@ -2,7 +2,8 @@
 
 Same corpus (the same training people), model config, initialisation (the DP run's seed), Adam at
 the same learning rate, the DP run's number of steps and its expected batch as the (fixed) batch;
-no clipping, no noise, no accountant. Each step's loss is the mean per-person loss of its batch,
+no clipping, no noise, no accountant. Each step's loss is the mean per-person loss of its batch
+(a person's loss the sum of their sequences' losses, as DP-SGD's),
 which is what DP-SGD's noisy sum divided by the expected batch estimates when nothing is clipped
 and sigma is 0. The batches are drawn without replacement from a seeded generator: the reference
 is never released, so its randomness needs no CSPRNG, and a fixed seed makes it repeatable.
@@ -53,7 +54,8 @@ def train_reference(
     settings: TrainSettings,
     progress: bool = True,
 ) -> ReferenceResult:
-    """Plain (non-DP) training of a fresh model on `tokens` ([units, T], one row per person)."""
+    """Plain (non-DP) training of a fresh model on `tokens` ([units, T] or [units, k, T], one
+    row per person)."""
     from tqdm import tqdm
 
     torch.manual_seed(0 if settings.seed is None else settings.seed)  # train_dp's initialisation
@@ -72,7 +74,8 @@ def train_reference(
         optimizer.zero_grad(set_to_none=True)
         for start in range(0, len(rows), physical):
             chunk = torch.from_numpy(tokens[rows[start : start + physical]].astype(np.int64))
-            inputs, targets = shift(chunk.to(device))  # [b, T-1] each
+            sequences = chunk.reshape(-1, chunk.shape[-1])  # [b k, T]: a person's k come along
+            inputs, targets = shift(sequences.to(device))  # [b k, T-1] each
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 loss = criterion(model(inputs), targets) / len(rows)  # the batch's mean
             loss.backward()

@@ -131,3 +131,31 @@ def test_training_draws_persons_with_all_their_sequences():
     result = train_dp(tokens, replace(preset("tiny"), max_seq_len=16), plan, TrainSettings(seed=1))
     assert result.steps == plan.steps and max(result.batch_sizes) <= 20
     assert all(np.isfinite(result.losses))
+
+
+def test_held_out_loss_is_per_token_over_all_of_a_persons_sequences():
+    from strongroom.training.evaluate import person_losses
+
+    torch.manual_seed(0)
+    model = GemmaDecoder(replace(preset("tiny"), max_seq_len=16))
+    tokens = _persons(16)  # [5, 3, 16]
+    losses, counts = person_losses(model, tokens, batch_size=2)
+    flat = tokens.reshape(-1, 16)
+    seq_losses, seq_counts = person_losses(model, flat)  # one sequence at a time
+    seq_losses, seq_counts = seq_losses.reshape(5, 3), seq_counts.reshape(5, 3)
+    np.testing.assert_allclose(losses, (seq_losses * seq_counts).sum(1) / seq_counts.sum(1))
+    assert (counts == seq_counts.sum(1)).all()
+    first, _ = person_losses(model, tokens[:, 0])  # [N, T] as before: one sequence a person
+    again, _ = person_losses(model, tokens[:, :1])
+    np.testing.assert_array_equal(first, again)
+
+
+def test_the_reference_trains_on_every_sequence_of_its_persons():
+    from strongroom.training.reference import train_reference
+
+    tokens = _persons(16, real=[1, 2, 3, 3] * 5)
+    cfg = replace(preset("tiny"), max_seq_len=16)
+    result = train_reference(
+        tokens, cfg, steps=2, batch_size=4, settings=TrainSettings(seed=1), progress=False
+    )
+    assert result.steps == 2 and result.batch_sizes == [4, 4]
