@@ -139,6 +139,7 @@ def train_stage(
     """DP-train on the corpus and seal what ran; `training.checkpoint_dir` makes it resumable."""
     from dataclasses import replace
 
+    from strongroom.corpus.sequences import sequences_per_person
     from strongroom.identity import current_identity
     from strongroom.model.config import preset
     from strongroom.privacy.plan import make_plan
@@ -155,10 +156,13 @@ def train_stage(
     cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[-1]))
     unit = load_contract(contract).unit_name
     plan = make_plan(privacy, units=len(tokens), privacy_unit=unit)
+    # Several sequences a person change neither the unit nor the plan: one Poisson draw and one
+    # clip of norm C a person, over the sum of their sequences' losses (training/step.py).
     log.info(
-        "DP plan: sigma %.4f, q %.5f, %d steps, %s randomness",
+        "DP plan: sigma %.4f, q %.5f, %d steps, %s randomness, up to %d sequence(s) a %s",
         plan.noise_multiplier, plan.sampling_rate, plan.steps,
         "secure" if training.secure_rng else "SEEDED (not a DP release)",
+        sequences_per_person(tokens), unit,
     )  # fmt: skip
     result = train_dp(tokens, cfg, plan, training)
     if result.interrupted:  # the pod or the run is going away: nothing to release, resume later
