@@ -75,3 +75,23 @@ def test_several_sequences_per_person_hold_more_history(stage_dirs, contract, tm
     assert np.array_equal(tail[:, 0], planted.tokens[planted.included])
     assert (tail[:, 1:] == PAD).all()
     assert (train[:, 0, 0] == BOS).all()  # every person has a first sequence
+
+
+def test_one_sequence_a_person_is_the_corpus_before_byte_for_byte(stage_dirs, contract, tmp_path):
+    """Cap 1: every person's row is their whole text encoded and cut, as before the cap."""
+    from strongroom.corpus.build import serialize_unit, text_columns
+    from strongroom.corpus.tokenizer import pad_batch
+    from strongroom.records.io import read_strings
+    from strongroom.records.unit_ids import HELD_OUT_COLUMN
+
+    frame = read_strings(Path(stage_dirs["deid"]) / DEIDENTIFIED_FILE)
+    columns = text_columns(contract)
+    sides: dict[bool, list[np.ndarray]] = {False: [], True: []}
+    for _, rows in frame.groupby(contract.privacy_unit, sort=True):
+        held_out = bool((rows[HELD_OUT_COLUMN] == "true").any())
+        sides[held_out].append(encode(serialize_unit(rows, columns), 256)[0])
+    build_corpus(Path(stage_dirs["deid"]) / DEIDENTIFIED_FILE, contract, tmp_path, max_seq_len=256)
+    train, held = np.load(tmp_path / "train.npy"), np.load(tmp_path / "eval.npy")
+    assert train.dtype == np.int16 and train.shape == (len(sides[False]), 256)
+    assert np.array_equal(train, pad_batch(sides[False], 256))
+    assert np.array_equal(held, pad_batch(sides[True], 256))
