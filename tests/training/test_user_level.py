@@ -97,8 +97,10 @@ def test_padding_sequences_add_nothing():
         torch.testing.assert_close(p, a, rtol=1e-6, atol=1e-9)
 
 
-def test_one_person_with_many_sequences_moves_the_clipped_sum_by_at_most_c():
-    """||S(D + x) - S(D)|| / C with 16 sequences a person, every person clipped."""
+@pytest.mark.parametrize("autocast", [False, True], ids=["float32", "bf16"])
+def test_one_person_with_many_sequences_moves_the_clipped_sum_by_at_most_c(autocast):
+    """||S(D + x) - S(D)|| / C with 16 sequences a person, every person clipped; under bf16
+    autocast too (norms and sums stay float32)."""
     clip, cap, people = 1e-3, 16, 64
     plan = _plan(people, people, clip)
     torch.manual_seed(0)
@@ -107,8 +109,8 @@ def test_one_person_with_many_sequences_moves_the_clipped_sum_by_at_most_c():
     tokens[:] = tokens[:1]  # identical persons: the worst case for rounding
     parts = build_parts(model, tokens, plan, TrainSettings(seed=0, clipping="book_keeping"))
     batch = torch.from_numpy(tokens.astype(np.int64))  # [64, 16, 64]
-    with_x = _clipped_sum(parts, batch, clip, autocast=False)
-    without_x = _clipped_sum(parts, batch[:-1], clip, autocast=False)
+    with_x = _clipped_sum(parts, batch, clip, autocast=autocast)
+    without_x = _clipped_sum(parts, batch[:-1], clip, autocast=autocast)
     assert bool((parts.model.per_sample_gradient_norms > clip).all())
     sensitivity = float((with_x - without_x).norm()) / clip
     assert 1 - 1e-3 <= sensitivity <= 1 + 1e-5, sensitivity
