@@ -77,7 +77,7 @@ def reference_loss(args: argparse.Namespace, corpus_dir: str, steps: int) -> flo
     from strongroom.training.settings import TrainSettings
 
     tokens = np.load(Path(corpus_dir) / TRAIN_FILE)
-    cfg = replace(preset(args.preset), max_seq_len=int(tokens.shape[1]))
+    cfg = replace(preset(args.preset), max_seq_len=int(tokens.shape[-1]))
     settings = TrainSettings(model_preset=args.preset, learning_rate=args.learning_rate,
                              physical_batch_size=args.physical_batch, device=args.device)  # fmt: skip
     result = train_reference(

@@ -111,8 +111,8 @@ def corpus_op(
     records: dict,
     corpus: Output[Dataset],
 ):
-    """One byte-level example per person, on the side of the split de-identification chose;
-    canaries planted for the audit."""
+    """One byte-level example per person (up to sequences_per_person sequences), on the side of
+    the split de-identification chose; canaries planted for the audit."""
     from strongroom.run_record.params import RecordsParams
     from strongroom.stages import corpus_stage
 
@@ -124,5 +124,6 @@ def corpus_op(
             corpus.path,
             max_seq_len=params.max_seq_len,
             canaries=params.canaries,
+            sequences_per_person=params.sequences_per_person,
         )
     )

@@ -41,7 +41,7 @@ def _demo(args: argparse.Namespace) -> int:
     from strongroom.config import parse_groups
     from strongroom.console import logged_run
     from strongroom.local_run import new_run_dir, run_local, summarize
-    from strongroom.run_record.params import RecordsParams, ReleaseParams, RunParams
+    from strongroom.run_record.params import ReleaseParams, RunParams
 
     domain = DOMAINS[args.domain]
     chosen = {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset}
@@ -50,6 +50,11 @@ def _demo(args: argparse.Namespace) -> int:
     # Checked before anything is written: every problem with the options at once.
     checked = parse_groups(
         {
+            "records": {  # the path is set once the records are written
+                "path": "generated",
+                "contract": domain.contract,
+                "sequences_per_person": args.sequences_per_person,
+            },
             "privacy": {
                 "target_epsilon": args.epsilon,
                 "epochs": chosen["epochs"],
@@ -66,6 +71,7 @@ def _demo(args: argparse.Namespace) -> int:
         source="demo",
     )
     privacy, training = checked["privacy"], checked["training"]
+    records_group = checked["records"]
     _check_demo_size(args.units, privacy.batch_size)  # type: ignore[attr-defined]
     run_dir = new_run_dir(args.workdir)
     print(
@@ -75,7 +81,7 @@ def _demo(args: argparse.Namespace) -> int:
         run_dir / "records" / domain.records_file, args.units, seed=args.records_seed
     )
     params = RunParams(
-        records=RecordsParams(path=str(records), contract=domain.contract),
+        records=records_group.model_copy(update={"path": str(records)}),
         privacy=privacy,
         training=training,
         release=ReleaseParams(model_name=domain.model_name, policy=domain.policy),
@@ -565,6 +571,7 @@ def _tracking_arg(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from strongroom.config import add_model_options
     from strongroom.privacy.plan import PrivacyParams
+    from strongroom.run_record.params import RecordsParams
 
     parser = argparse.ArgumentParser(prog="strongroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -603,6 +610,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODEL_URI",
         help="start from a public model (`strongroom pretrain`) in $MLFLOW_TRACKING_URI's store: "
         "models:/NAME/VERSION or NAME@ALIAS (default: random initialisation)",
+    )
+    demo.add_argument(
+        "--sequences-per-person",
+        type=int,
+        default=1,
+        help=RecordsParams.model_fields["sequences_per_person"].description + " (default: 1)",
     )
     demo.add_argument("--records-seed", type=int, default=0, help="seed of the generated records")
     demo.add_argument("--workdir", default="strongroom-runs", help="parent of the run directory")

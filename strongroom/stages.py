@@ -108,7 +108,13 @@ def deidentify_stage(
 
 
 def corpus_stage(
-    deid_dir: str, contract: str, out_dir: str, *, max_seq_len: int, canaries: int
+    deid_dir: str,
+    contract: str,
+    out_dir: str,
+    *,
+    max_seq_len: int,
+    canaries: int,
+    sequences_per_person: int = 1,
 ) -> dict[str, Any]:
     loaded = load_contract(contract)
     result = corpus_build.build_corpus(
@@ -117,6 +123,7 @@ def corpus_stage(
         out_dir,
         max_seq_len=max_seq_len,
         canaries=canaries,
+        sequences_per_person=sequences_per_person,
     )
     # the evaluation checks the records the model writes against it (synthesis/format_check.py)
     (Path(out_dir) / CORPUS_CONTRACT).write_text(loaded.model_dump_json())
@@ -147,6 +154,7 @@ def train_stage(
     `training.init_from` starts from a public model in the store at `tracking_uri`."""
     from dataclasses import replace
 
+    from strongroom.corpus.sequences import sequences_per_person
     from strongroom.identity import current_identity
     from strongroom.model.config import preset
     from strongroom.privacy.plan import make_plan
@@ -160,13 +168,16 @@ def train_stage(
     # Rank 0 alone signs (and makes the key when missing): ranks racing to create it would clash.
     key = load_signing_key(seal_key_file, create=True) if rank_and_world()[0] == 0 else None
     tokens = np.load(Path(corpus_dir) / corpus_build.TRAIN_FILE)
-    cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[1]))
+    cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[-1]))
     unit = load_contract(contract).unit_name
     plan = make_plan(privacy, units=len(tokens), privacy_unit=unit)
+    # Several sequences a person change neither the unit nor the plan: one Poisson draw and one
+    # clip of norm C a person, over the sum of their sequences' losses (training/step.py).
     log.info(
-        "DP plan: sigma %.4f, q %.5f, %d steps, %s randomness",
+        "DP plan: sigma %.4f, q %.5f, %d steps, %s randomness, up to %d sequence(s) a %s",
         plan.noise_multiplier, plan.sampling_rate, plan.steps,
         "secure" if training.secure_rng else "SEEDED (not a DP release)",
+        sequences_per_person(tokens), unit,
     )  # fmt: skip
     start = _starting_weights(training, cfg, tracking_uri, out_dir)
     initial = None if start is None else start.state_dict
@@ -239,13 +250,19 @@ def _init_file(out_dir: str) -> Iterator[Path]:
 
 
 def evaluate_stage(model_dir: str, corpus_dir: str, out_dir: str) -> dict[str, Any]:
+    from strongroom.corpus.sequences import sequences_per_person
     from strongroom.run_record.reports import EvalReport
     from strongroom.training.dp_sgd import load_checkpoint
     from strongroom.training.evaluate import held_out_loss
 
     model = load_checkpoint(Path(model_dir) / CHECKPOINT)
-    metrics = held_out_loss(model, np.load(Path(corpus_dir) / corpus_build.EVAL_FILE))
-    EvalReport(**metrics, **_records_written(model, corpus_dir)).write(out_dir)
+    tokens = np.load(Path(corpus_dir) / corpus_build.EVAL_FILE)
+    metrics = held_out_loss(model, tokens)  # per token over all of a person's sequences
+    EvalReport(
+        **metrics,
+        sequences_per_person=sequences_per_person(tokens),
+        **_records_written(model, corpus_dir),
+    ).write(out_dir)
     return metrics
 
 
@@ -298,7 +315,7 @@ def reference_stage(
         return {"trained": False}
     steps = int(TrainReport.load(model_dir).evidence["mechanism"]["steps"])
     tokens = np.load(Path(corpus_dir) / corpus_build.TRAIN_FILE)
-    cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[1]))
+    cfg = replace(preset(training.model_preset), max_seq_len=int(tokens.shape[-1]))
     log.info(
         "non-private reference: %d steps of %d people, no clipping, no noise", steps, batch_size
     )

@@ -85,7 +85,7 @@ def build_corpus(params: RunParams, run_dir: Path) -> dict[str, str]:
     )  # fmt: skip
     stages.corpus_stage(
         dirs["deid"], records.contract, dirs["corpus"], max_seq_len=records.max_seq_len,
-        canaries=records.canaries,
+        canaries=records.canaries, sequences_per_person=records.sequences_per_person,
     )  # fmt: skip
     return dirs
 

@@ -137,3 +137,20 @@ def test_reference_flags_reach_the_training_group_of_demo_and_run(tmp_path, monk
     assert seen == [False, True, True, False]
     assert main(["run", "--resume", str(tmp_path), "--reference"]) == 2
     assert "leave out --reference" in capsys.readouterr().err
+
+
+def test_demo_sequences_per_person_reaches_the_records_group(tmp_path, monkeypatch, capsys):
+    seen = {}
+
+    def stop(params, run_dir):  # the whole pipeline is not what this test is about
+        seen["sequences_per_person"] = params.records.sequences_per_person
+        raise StrongroomError("stopped")
+
+    monkeypatch.setattr("strongroom.local_run.run_local", stop)
+    argv = ["demo", "--units", "50", "--batch-size", "8", "--workdir", str(tmp_path / "runs")]
+    assert main([*argv, "--sequences-per-person", "4"]) == 2 and seen == {"sequences_per_person": 4}
+    seen.clear()
+    bad = ["demo", "--sequences-per-person", "0", "--workdir", str(tmp_path / "r")]
+    assert main(bad) == 2 and seen == {}
+    assert "records.sequences_per_person" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

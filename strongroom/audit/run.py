@@ -9,7 +9,8 @@ rates (never a secret, a record or a person's loss).
   digit (all of them);
 - membership inference: training persons (canaries left out) against held-out persons
   (membership.py);
-- memorisation: greedy completion of training and held-out persons' examples (memorisation.py).
+- memorisation: greedy completion of training and held-out persons' examples (memorisation.py),
+  their first sequence when a person has several.
 Tests: tests/audit/test_run.py.
 """
 
@@ -22,6 +23,8 @@ import numpy as np
 
 from strongroom.audit import exposure, membership, memorisation, one_run, scoring
 from strongroom.corpus.canaries import Canaries
+from strongroom.corpus.sequences import as_persons
+from strongroom.corpus.tokenizer import PAD
 from strongroom.model.gemma import GemmaDecoder
 from strongroom.training.evaluate import person_losses
 
@@ -67,7 +70,8 @@ def split_members(train_tokens: np.ndarray, canaries: Canaries) -> np.ndarray:
     checked, so that an audit never runs on a corpus that is not the one it planted."""
     planted = canaries.tokens[canaries.included]
     people = len(train_tokens) - len(planted)
-    if people < 0 or not np.array_equal(train_tokens[people:], planted):
+    tail = as_persons(train_tokens[max(people, 0) :])  # [m, k, T]: a canary's first, PAD after
+    if people < 0 or not np.array_equal(tail[:, 0], planted) or bool((tail[:, 1:] != PAD).any()):
         raise ValueError("the training tokens do not end with the included canaries")
     return train_tokens[:people]
 
@@ -123,7 +127,9 @@ def _membership(members: np.ndarray, nonmembers: np.ndarray) -> dict[str, float 
 def _completion_rates(
     model: GemmaDecoder, tokens: np.ndarray, pad_id: int
 ) -> memorisation.MatchRates:
-    """Greedy completion of each example's start: suffix reproduced exactly / nearly."""
+    """Greedy completion of each example's start: suffix reproduced exactly / nearly (with
+    several sequences a person, their first one)."""
+    tokens = as_persons(tokens)[:, 0]  # [N, T]
     width = tokens.shape[1]
     prefix, suffix = min(_PREFIX, width // 4), min(_SUFFIX, width // 4)
     long_enough = tokens[(tokens != pad_id).sum(1) >= prefix + suffix][:MEMORISATION_SAMPLES]

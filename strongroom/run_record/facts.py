@@ -82,8 +82,9 @@ class DeidFacts(_Group):
 
 class CorpusFacts(_Group):
     max_seq_len: int
-    truncated: int
+    truncated: int  # persons whose history did not fit in sequences_per_person sequences
     units_train: int
+    sequences_per_person: int = 1  # the cap; sampling and clipping stay per person whatever it is
 
 
 class EvalFacts(_Group):
@@ -288,6 +289,7 @@ def build_facts(
             max_seq_len=corpus.max_seq_len,
             truncated=corpus.truncated,
             units_train=corpus.units_train,
+            sequences_per_person=corpus.sequences_per_person,
         ),
         eval=EvalFacts(
             loss=evaluation.loss,

@@ -104,9 +104,13 @@ class CorpusReport(Report):
     privacy_unit: str
     units_train: int
     units_eval: int
-    truncated: int
+    truncated: int  # persons whose history did not fit in sequences_per_person sequences
     max_seq_len: int
     canaries: int = 0  # fabricated persons planted for the audit (units_train holds the included)
+    sequences_per_person: int = 1  # the cap on a person's sequences (reports before it: 1)
+    records: int | None = None  # records serialised (None: a report written before the count)
+    records_cut: int | None = None  # records of which some bytes were left out
+    tokens_per_person: dict[str, float] = {}  # mean / median / max tokens a person holds
     source_sha256: str = ""  # the records' fingerprint, carried from validation to training
 
 
@@ -128,14 +132,15 @@ class TrainReport(Report):
 class EvalReport(Report):
     FILE: ClassVar[str] = "eval_report.json"
 
-    loss: float  # mean per-person held-out loss (nats per byte)
-    token_loss: float
+    loss: float  # mean over held-out persons of each one's loss per token (nats per byte)
+    token_loss: float  # over all of a person's sequences, however many (training/evaluate.py)
     perplexity: float
     units: int
     # records the model writes, sampled freely (synthesis/format_check.py); None: not checked
     records_written: int | None = None
     records_parsed: int | None = None  # parse into the contract's columns
     records_valid: int | None = None  # and pass the released contract's expectations
+    sequences_per_person: int = 1  # the corpus' cap: held-out persons scored on up to this many
 
 
 class AuditReport(Report):

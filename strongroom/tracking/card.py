@@ -173,6 +173,29 @@ def _init_note(facts: Facts) -> str:
     )
 
 
+def _corpus_lines(facts: Facts) -> str:
+    """One sequence a person: the line every card had before several were possible (so that
+    versions registered before still match their card); more: the cap, clipped as one."""
+    corpus, unit = facts.corpus, facts.privacy.unit_name
+    if corpus.sequences_per_person == 1:
+        return (
+            f"- examples truncated at {_fmt(corpus.max_seq_len)} tokens: {_fmt(corpus.truncated)}\n"
+        )
+    return (
+        f"- sequences per {unit}: up to {_fmt(corpus.sequences_per_person)} of "
+        f"{_fmt(corpus.max_seq_len)} tokens, sampled together and clipped together (one clip of "
+        f"norm C: the guarantee per {unit} is unchanged); {unit}s whose history did not fit: "
+        f"{_fmt(corpus.truncated)}\n"
+    )
+
+
+def _loss_kind(facts: Facts) -> str:
+    unit = facts.privacy.unit_name
+    if facts.corpus.sequences_per_person == 1:
+        return f"per {unit}"
+    return f"per token over all of a {unit}'s sequences, mean over {unit}s"
+
+
 def _reference_note(facts: Facts) -> str:
     if facts.reference.loss is None:
         return ""
@@ -303,12 +326,11 @@ All runs on the same records registered in this store, composed: epsilon
 - validation passed: {_fmt(facts.validation.success)}
 - identifiers removed: {_fmt(facts.deid.identifiers_removed)}; residual identifiers found:
   {_fmt(facts.deid.residual_identifiers)}; unit ids merged as one {p.unit_name}: {_fmt(facts.deid.unit_values_merged)}
-- examples truncated at {_fmt(facts.corpus.max_seq_len)} tokens: {_fmt(facts.corpus.truncated)}
-- records fingerprint (sha256): `{facts.data.sha256}`
+{_corpus_lines(facts)}- records fingerprint (sha256): `{facts.data.sha256}`
 
 ## Evaluation (outside the guarantee)
 
-- held-out loss (per {p.unit_name}): {_fmt(facts.eval.loss)}; perplexity: {_fmt(facts.eval.perplexity)}
+- held-out loss ({_loss_kind(facts)}): {_fmt(facts.eval.loss)}; perplexity: {_fmt(facts.eval.perplexity)}
   on {_fmt(facts.eval.units)} {p.unit_name}s never used in training
 {_records_line(facts)}{reference_section(facts)}
 {audit_section(facts)}

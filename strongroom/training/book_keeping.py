@@ -16,9 +16,17 @@ Poisson batch the same way. Layers other than nn.Linear, nn.Embedding and nn.RMS
 trainable parameter, and parameters shared by two layers, are refused when the wrapper is built:
 never silently unclipped. Norms, clip factors and sums are float32 under any autocast.
 
+A person may bring several sequences (corpus/sequences.py): the forward then runs on P k rows,
+person-major, and `clipped_backward` gets the P persons' losses (each the sum of the person's
+sequences' losses). Each layer's kept tensors are regrouped [P k, T, ...] -> [P, k T, ...]
+(layer_grads.by_person) before anything is formed, so one norm, one clip factor and one term of
+the clipped sum belong to each person, never to a sequence: one person moves the sum by <= C
+however many sequences they hold.
+
 tests/training/test_book_keeping.py compares the clipped sum with a batch-of-one loop for every
 layer type, at sequence lengths on both sides of each layer's choice, in float32 and under
-bfloat16 autocast, and measures one person's effect on the sum (<= C).
+bfloat16 autocast, and measures one person's effect on the sum (<= C);
+tests/training/test_user_level.py does the same for persons with several sequences.
 """
 
 from __future__ import annotations
@@ -171,6 +179,7 @@ class BookKeepingModule(nn.Module):
         self._counter = itertools.count()
         self._trains: set[int] = set()  # ids of the parameters this pass clips (and froze)
         self._active = False
+        self._people = 0  # persons in the backward under way (the forward had k rows each)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         return self._module(*args, **kwargs)
@@ -197,10 +206,14 @@ class BookKeepingModule(nn.Module):
             self._calls.clear()
 
     def clipped_backward(self, losses: torch.Tensor, max_grad_norm: float) -> torch.Tensor:
-        """Backward of per-person `losses` [B]; clipped per-person sums into `.grad`; the norms."""
+        """Backward of per-person `losses` [B]; clipped per-person sums into `.grad`; the norms.
+
+        The forward may have run on B k rows (k sequences a person, person-major): each person's
+        k rows are then clipped together, as one person."""
         if not self._active:
             raise RuntimeError("clipped_backward runs inside one_pass(), after its forward")
         people = losses.shape[0]
+        self._people = people
         losses.sum().backward()  # each person's own gradient: the hooks keep them apart
         with torch.autocast(losses.device.type, enabled=False):
             calls = {layer: self._one_call(layer, people, losses.device) for layer in self._layers}
@@ -227,6 +240,10 @@ class BookKeepingModule(nn.Module):
 
     def _on_output_grad(self, layer: nn.Module, key: int, grads: torch.Tensor) -> None:
         inputs = self._inputs.pop(key)  # dropped here: instantiated layers keep [d_out, d_in]
+        if grads.shape[0] != self._people:  # several sequences a person: one sample each
+            ids = isinstance(layer, nn.Embedding)
+            inputs = lg.by_person(inputs, self._people, features=not ids)
+            grads = lg.by_person(grads, self._people)
         with torch.autocast(grads.device.type, enabled=False):
             call = _CALLS[type(layer)](layer, inputs, grads.detach(), self._trains)
         self._calls.setdefault(layer, []).append(call)

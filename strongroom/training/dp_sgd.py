@@ -120,7 +120,10 @@ def train_dp(
     on_step: Callable[[int], None] | None = None,
     initial: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
-    """Train on `tokens` ([units, T] int, one row per person) following `plan` exactly.
+    """Train on `tokens` ([units, T] or [units, k, T] int, one row per person) following `plan`.
+
+    A person's k sequences are drawn together and clipped together (training/step.py): the
+    privacy unit, the sampling and the accountant are the same whatever k is.
 
     `on_step` is called after each step and its checkpoint (tests kill the process there).
     `initial`: starting weights (a state dict of a model trained on public text only); None:

@@ -36,6 +36,21 @@ def as_sequences(x: torch.Tensor) -> torch.Tensor:
     return x.unsqueeze(1) if x.dim() == 2 else x.flatten(1, -2)
 
 
+def by_person(x: torch.Tensor, people: int, *, features: bool = True) -> torch.Tensor:
+    """[P * k, T, ...] -> [P, k * T, ...]: a person's k sequences (rows k p .. k p + k - 1) as
+    one sample of k T positions. Every supported layer's per-person gradient is a sum over
+    positions, so this is exact: norms and clipped sums are the person's, not the sequences'.
+    A [P * k, d] input (`features`: its last dimension is one, not positions) becomes
+    [P, k, d]; ids [P * k, T] become [P, k * T]."""
+    rows = x.shape[0]
+    if rows % people:
+        raise RuntimeError(f"{rows} sequences cannot be {people} persons' (not a multiple)")
+    per = rows // people
+    if features and x.dim() == 2:
+        return x.reshape(people, per, x.shape[1])
+    return x.reshape(people, per * x.shape[1], *x.shape[2:])
+
+
 # --- nn.Linear ------------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from strongroom.errors import PrivacyBudgetError
+from strongroom.errors import ConfigError, PrivacyBudgetError
 from strongroom.model.config import GemmaConfig
 from strongroom.model.gemma import GemmaDecoder, SequenceLoss
 from strongroom.privacy.plan import DPPlan
@@ -78,6 +78,7 @@ def build_parts(
 ) -> Parts:
     from opacus import PrivacyEngine
 
+    _check_sequences(tokens, settings)
     device = next(model.parameters()).device
     rank, world = rank_and_world()
     sampler_rng = noise_rng = None
@@ -85,6 +86,8 @@ def build_parts(
         # Each rank samples its own share of the people: independent draws per rank.
         sampler_rng = torch.Generator().manual_seed(settings.seed + 1 + 7919 * rank)
         noise_rng = torch.Generator(device).manual_seed(settings.seed + 2)
+    # One row per person ([units, T] or [units, k, T]): the sampler draws persons, a drawn
+    # person's k sequences come along. Still one Poisson draw per person and sensitivity C.
     data = TensorDataset(torch.from_numpy(tokens.astype(np.int64)))
     loader = DataLoader(
         data,
@@ -129,6 +132,16 @@ def build_parts(
         noise_rng,
         model.cfg.pad_id,
     )
+
+
+def _check_sequences(tokens: np.ndarray, settings: TrainSettings) -> None:
+    """Opacus' ghost clipping clips each sequence alone: with several a person, one person could
+    move the clipped sum by k C while the accountant assumes C. Refused, not run."""
+    several = tokens.ndim == 3 and tokens.shape[1] > 1
+    if several and settings.clipping != "book_keeping":
+        raise ConfigError(
+            "training", [f"sequences_per_person {tokens.shape[1]} needs clipping book_keeping"]
+        )
 
 
 def _ghost(

@@ -3,7 +3,8 @@
 Same corpus (the same training people), model config, initialisation (the DP run's starting
 weights from public text, or its seeded random ones: parts.initial_model), Adam at
 the same learning rate, the DP run's number of steps and its expected batch as the (fixed) batch;
-no clipping, no noise, no accountant. Each step's loss is the mean per-person loss of its batch,
+no clipping, no noise, no accountant. Each step's loss is the mean per-person loss of its batch
+(a person's loss the sum of their sequences' losses, as DP-SGD's),
 which is what DP-SGD's noisy sum divided by the expected batch estimates when nothing is clipped
 and sigma is 0. The batches are drawn without replacement from a seeded generator: the reference
 is never released, so its randomness needs no CSPRNG, and a fixed seed makes it repeatable.
@@ -56,9 +57,9 @@ def train_reference(
     initial: dict[str, torch.Tensor] | None = None,
     label: str = "reference",
 ) -> ReferenceResult:
-    """Plain (non-DP) training on `tokens` ([units, T], one row per person) from train_dp's
-    initialisation: `initial` (the DP run's starting weights) or the same seeded random one.
-    `strongroom pretrain` trains its public model with it too (strongroom/pretrain.py)."""
+    """Plain (non-DP) training on `tokens` ([units, T] or [units, k, T], one row per person) from
+    train_dp's initialisation: `initial` (the DP run's starting weights) or the same seeded random
+    one. `strongroom pretrain` trains its public model with it too (strongroom/pretrain.py)."""
     from tqdm import tqdm
 
     device = resolve_device(settings.device)
@@ -76,7 +77,8 @@ def train_reference(
         optimizer.zero_grad(set_to_none=True)
         for start in range(0, len(rows), physical):
             chunk = torch.from_numpy(tokens[rows[start : start + physical]].astype(np.int64))
-            inputs, targets = shift(chunk.to(device))  # [b, T-1] each
+            sequences = chunk.reshape(-1, chunk.shape[-1])  # [b k, T]: a person's k come along
+            inputs, targets = shift(sequences.to(device))  # [b k, T-1] each
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 loss = criterion(model(inputs), targets) / len(rows)  # the batch's mean
             loss.backward()

@@ -50,14 +50,20 @@ def one_step(parts: Parts, plan: DPPlan, settings: TrainSettings) -> StepStats:
                 zero_grads(parts.optimizer)
             else:
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                    batch = batch.to(device, non_blocking=True)  # [b, T]
+                    batch = batch.to(device, non_blocking=True)  # [b, T] or [b, k, T]
                     add_clipped(parts, batch, plan.max_grad_norm, stats)
             parts.optimizer.step()  # skipped until the last physical batch: then noise, update
     return summed_over_ranks(stats, device)
 
 
 def add_clipped(parts: Parts, batch: torch.Tensor, max_grad_norm: float, stats: StepStats) -> None:
-    """The clipped per-person gradient sum of one physical batch ([b, T] tokens) into `.grad`.
+    """The clipped per-person gradient sum of one physical batch into `.grad`.
+
+    `batch` is [b, T] (a sequence a person) or [b, k, T] (up to k a person, unused ones all PAD):
+    the b persons were drawn by one Poisson draw each, and all their sequences came with them.
+    A person's loss is the sum of their sequences' losses (each the mean over its tokens; an
+    all-PAD sequence adds 0), and its gradient is clipped to C as one: the sensitivity stays C
+    per person and the accountant's (q, sigma, steps) are unchanged.
 
     Norms, clip factors and the clipped sum are float32 whatever autocast the caller has on:
     under bfloat16 they round at 2^-8, and ||S(D + x) - S(D)|| reached 1.53 C at 512 people, so
@@ -67,12 +73,15 @@ def add_clipped(parts: Parts, batch: torch.Tensor, max_grad_norm: float, stats: 
     tests/training/test_step.py and test_book_keeping.py measure the sensitivity under CPU
     bfloat16 autocast.
     """
-    inputs, targets = shift(batch)  # [b, T-1] each
+    people = len(batch)
+    inputs, targets = shift(batch.reshape(-1, batch.shape[-1]))  # [b k, T-1] each, person-major
     with _full_float32_matmuls():
         if isinstance(parts.model, BookKeepingModule):
-            loss = _book_keeping_pass(parts, inputs, targets, max_grad_norm)
-        else:
+            loss = _book_keeping_pass(parts, inputs, targets, max_grad_norm, people)
+        elif len(inputs) == people:
             loss = _ghost_pass(parts, inputs, targets)
+        else:  # Opacus would clip each sequence alone: a person would move the sum by k C
+            raise ValueError("several sequences a person need clipping book_keeping")
     norms = parts.model.per_sample_gradient_norms  # [b]
     stats.clipped += int((norms > max_grad_norm).sum())
     stats.loss_sum += float(loss) * len(batch)
@@ -81,14 +90,17 @@ def add_clipped(parts: Parts, batch: torch.Tensor, max_grad_norm: float, stats: 
 
 
 def _book_keeping_pass(
-    parts: Parts, inputs: torch.Tensor, targets: torch.Tensor, max_grad_norm: float
+    parts: Parts, inputs: torch.Tensor, targets: torch.Tensor, max_grad_norm: float, people: int
 ) -> torch.Tensor:
-    """One forward and one backward, weights' own gradients off; the mean loss."""
+    """One forward and one backward, weights' own gradients off, each person's sequences clipped
+    together; the mean over persons of a person's mean sequence loss (what is logged)."""
     with parts.model.one_pass() as model:
-        logits = model(inputs)  # [b, T-1, V]
-        losses = parts.criterion(logits.float(), targets)  # [b]
+        logits = model(inputs)  # [b k, T-1, V]
+        per_sequence = parts.criterion(logits.float(), targets).view(people, -1)  # [b, k]
+        losses = per_sequence.sum(1)  # [b]: a person's loss, clipped as one
         model.clipped_backward(losses, max_grad_norm)
-    return losses.detach().mean()
+    used = (targets != parts.pad_id).view(people, per_sequence.shape[1], -1).any(2)  # [b, k]
+    return (losses.detach() / used.sum(1).clamp(min=1)).mean()
 
 
 def _ghost_pass(parts: Parts, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

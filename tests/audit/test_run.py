@@ -113,3 +113,15 @@ def test_an_audit_refuses_a_corpus_that_does_not_end_with_its_canaries(corpus):
     train, _, canaries = corpus
     with pytest.raises(ValueError, match="do not end with the included canaries"):
         split_members(train[::-1], canaries)
+
+
+def test_with_several_sequences_a_person_the_canaries_are_one_sequence_then_pad(corpus):
+    from strongroom.corpus.sequences import stack_persons
+
+    train, _, canaries = corpus
+    deep = stack_persons([[row] for row in train], WIDTH, cap=3)  # [units, 3, WIDTH]
+    people = split_members(deep, canaries)
+    assert people.shape == (16, 3, WIDTH)
+    deep[-1, 2, 0] = 1  # a canary holding a second sequence is not the one planted
+    with pytest.raises(ValueError, match="do not end with the included canaries"):
+        split_members(deep, canaries)

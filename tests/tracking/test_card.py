@@ -24,3 +24,16 @@ def test_the_reference_section_gives_both_losses_perplexities_the_ratio_and_its_
     assert "NOT covered by the guarantee" in section and "rounded to 2 decimals" in section
     assert "The non-private reference's figures are statistics" in card  # outside the guarantee
     assert section.index("What privacy cost") < section.index("## Privacy audit")
+
+
+def test_one_sequence_a_person_renders_the_card_as_before_several_state_the_cap():
+    older = {k: v for k, v in GOOD.flat().items() if k != "corpus.sequences_per_person"}
+    card = render_card("m", Facts.from_flat(older))
+    assert card == render_card("m", GOOD)  # a record from before the cap: the same card
+    line = f"examples truncated at {GOOD.corpus.max_seq_len:,} tokens"
+    assert line in card and "held-out loss (per patient)" in card
+    corpus = GOOD.corpus.model_copy(update={"sequences_per_person": 4})
+    several = render_card("m", GOOD.model_copy(update={"corpus": corpus}))
+    assert "sequences per patient: up to 4 of" in several and line not in several
+    assert "one clip of norm C" in several
+    assert "per token over all of a patient's sequences, mean over patients" in several
