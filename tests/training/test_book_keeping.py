@@ -31,12 +31,17 @@ def _reference(model: nn.Module, inputs, targets, clip: float, loss_fn):
     for i in range(len(inputs)):
         model.zero_grad()
         loss_fn(model(inputs[i : i + 1]), targets[i : i + 1]).sum().backward()
-        grads = [p.grad for p in model.parameters()]
-        norm = float(torch.sqrt(sum(g.pow(2).sum() for g in grads)))
-        norms.append(norm)
-        for t, g in zip(total, grads, strict=True):
-            t += g * min(1.0, clip / (norm + 1e-6))
+        norms.append(add_clipped_grads(model, total, clip))
     return total, torch.tensor(norms)
+
+
+def add_clipped_grads(model: nn.Module, total: list[torch.Tensor], clip: float) -> float:
+    """Add the model's gradients, clipped to norm `clip`, to `total`; their norm before."""
+    grads = [p.grad for p in model.parameters()]
+    norm = float(torch.sqrt(sum(g.pow(2).sum() for g in grads)))
+    for t, g in zip(total, grads, strict=True):
+        t += g * min(1.0, clip / (norm + 1e-6))
+    return norm
 
 
 def _book_keeping(model: nn.Module, inputs, targets, clip: float, loss_fn, autocast=False):

@@ -20,7 +20,7 @@ from strongroom.training import layer_grads
 from strongroom.training.book_keeping import BookKeepingModule
 from strongroom.training.dp_sgd import TrainSettings, train_dp
 from strongroom.training.parts import build_parts
-from tests.training.test_book_keeping import _clipped_sum, _plan
+from tests.training.test_book_keeping import _clipped_sum, _plan, add_clipped_grads
 
 CAP = 3
 REAL = [1, 2, 3, 3, 1]  # real sequences of each person; the rest of the cap is PAD
@@ -46,11 +46,7 @@ def _reference(model, tokens: np.ndarray, real: list[int], clip: float):
         model.zero_grad()
         inputs, targets = shift(torch.from_numpy(tokens[person, :count].astype(np.int64)))
         loss_fn(model(inputs), targets).sum().backward()  # the sum of the sequences' losses
-        grads = [p.grad for p in model.parameters()]
-        norm = float(torch.sqrt(sum(g.pow(2).sum() for g in grads)))
-        norms.append(norm)
-        for t, g in zip(total, grads, strict=True):
-            t += g * min(1.0, clip / (norm + 1e-6))
+        norms.append(add_clipped_grads(model, total, clip))
     return total, torch.tensor(norms)
 
 
