@@ -167,8 +167,14 @@ def check_record(
     except (KeyError, TypeError, ValueError):
         return CheckedRecord(None, problems=["run record is not in the expected form"])
     problems = _artifact_problems(body, evidence, model=model, files=files)
+    # Only the facts the record sealed: a fact added to strongroom after a version was
+    # registered has neither a sealed value nor a tag there, and that is no edit. The names
+    # compared come from the signed record, so no one can drop a fact from the comparison.
+    sealed = body["facts"]
     edited = sorted(
-        name for name, value in facts.flat().items() if tags.get(name) != tag_value(value)
+        name
+        for name, value in facts.flat().items()
+        if name in sealed and tags.get(name) != tag_value(value)
     )
     if edited:
         problems.append(f"{TAMPERED}: {', '.join(edited)}")

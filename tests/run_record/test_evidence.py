@@ -61,6 +61,22 @@ def test_swapped_weights_an_added_file_and_edited_tags_are_named(tmp_path):
     assert f"{TAMPERED}: privacy.noise_multiplier, validation.success" in problems
 
 
+def test_a_fact_added_after_registration_is_no_edit_but_a_sealed_one_still_is(
+    tmp_path, monkeypatch
+):
+    from strongroom.run_record import facts as facts_module
+
+    newer = "eval.records_parsed_share"  # a fact this version of strongroom added
+    older_flat = {k: v for k, v in GOOD.flat().items() if k != newer}
+    monkeypatch.setattr(facts_module.Facts, "flat", lambda self: dict(older_flat))
+    record, artifact, tags, public, _ = _sealed(tmp_path)  # registered before the fact existed
+    monkeypatch.undo()
+    assert newer not in record["facts"] and newer not in tags
+    assert _check(record, artifact, tags, public).problems == []
+    edited = {**tags, "eval.loss": "0.001"}
+    assert f"{TAMPERED}: eval.loss" in _check(record, artifact, edited, public).problems
+
+
 def test_a_record_of_another_version_is_named(tmp_path):
     record, artifact, tags, public, _ = _sealed(tmp_path)
     problems = _check(record, artifact, tags, public, model="m/2").problems
