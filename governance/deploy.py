@@ -59,7 +59,14 @@ def serve(
     refuses to start. 0: replace this process with the server, verified once."""
     checks = {"policy": policy, "seal_public_key_file": seal_public_key_file}
     verified = _verified_version(tracking_uri, model_name, alias, version, **checks)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    # The registry too: an MLFLOW_REGISTRY_URI left in the environment would make the server load
+    # `models:/NAME/N` from another store than the one just verified.
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_REGISTRY_URI": tracking_uri,
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
     # MLflow starts the scoring server as `uvicorn` from PATH: this environment's, even when
     # it was not activated.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])

@@ -7,7 +7,7 @@ import pandas as pd
 
 from strongroom.run_record.facts import fact_names
 from strongroom.tracking.card import without_banner
-from strongroom.tracking.registry import store_client, version_facts
+from strongroom.tracking.registry import store_client, use_store, version_facts
 
 
 def test_version_carries_every_fact_as_a_tag_and_the_card(store):
@@ -25,8 +25,7 @@ def test_version_carries_every_fact_as_a_tag_and_the_card(store):
 
 def test_registered_pyfunc_generates_text(store):
     uri, _, versions, _ = store
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)  # another test's `use_store` may have pointed it elsewhere
+    use_store(uri)  # tracking and registry (another test's may be set), no variable left behind
     model = mlflow.pyfunc.load_model(f"models:/m/{versions['secure']}")
     out = model.predict(pd.DataFrame({"prompt": ["sex: F; "]}), params={"max_new_tokens": 8})
     assert len(out) == 1 and isinstance(out[0], str)
