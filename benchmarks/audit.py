@@ -5,6 +5,8 @@ Run it from the repository root:
 
     .venv/bin/python benchmarks/audit.py                           # 20,000 patients, epsilon 1, 8
     .venv/bin/python benchmarks/audit.py --units 2000 --threads 1  # the demo's size, shared CPU
+    .venv/bin/python benchmarks/audit.py --init-from models:/NAME/1 --tracking-uri URI
+                                          # from a public model (`strongroom pretrain`)
     bash benchmarks/audit_gpu.sh                                   # 20,000 patients on one GPU
 
 What runs, in this process, on one corpus:
@@ -34,6 +36,7 @@ not met, not enforced: they depend on the plan and the hardware as much as on th
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import replace
@@ -67,11 +70,12 @@ def build_corpus(args: argparse.Namespace, root: Path) -> dict[str, str]:
     return dirs
 
 
-def reference_loss(args: argparse.Namespace, corpus_dir: str, steps: int) -> float:
+def reference_loss(args: argparse.Namespace, corpus_dir: str, steps: int, model_dir: str) -> float:
     """Held-out loss of the same plan without privacy: the pipeline's own reference
-    (strongroom/training/reference.py, what `--reference` runs)."""
+    (strongroom/training/reference.py, what `--reference` runs), from the DP run's start."""
     from strongroom.corpus.build import EVAL_FILE, TRAIN_FILE
     from strongroom.model.config import preset
+    from strongroom.stages import reference_start
     from strongroom.training.evaluate import held_out_loss
     from strongroom.training.reference import train_reference
     from strongroom.training.settings import TrainSettings
@@ -80,8 +84,9 @@ def reference_loss(args: argparse.Namespace, corpus_dir: str, steps: int) -> flo
     cfg = replace(preset(args.preset), max_seq_len=int(tokens.shape[-1]))
     settings = TrainSettings(model_preset=args.preset, learning_rate=args.learning_rate,
                              physical_batch_size=args.physical_batch, device=args.device)  # fmt: skip
+    initial, _ = reference_start(model_dir)  # the public model's weights, or None
     result = train_reference(
-        tokens, cfg, steps=steps, batch_size=args.batch_size, settings=settings
+        tokens, cfg, steps=steps, batch_size=args.batch_size, settings=settings, initial=initial
     )
     metrics = held_out_loss(result.model, np.load(Path(corpus_dir) / EVAL_FILE))
     return float(metrics["loss"])
@@ -100,13 +105,15 @@ def dp_run(args: argparse.Namespace, dirs: dict[str, str], root: Path, epsilon: 
         privacy=PrivacyParams(target_epsilon=epsilon, delta=args.delta,
                               batch_size=args.batch_size, epochs=args.epochs),
         training=TrainSettings(model_preset=args.preset, learning_rate=args.learning_rate,
-                               physical_batch_size=args.physical_batch, device=args.device),
-        seal_key_file=key,
+                               physical_batch_size=args.physical_batch, device=args.device,
+                               init_from=args.init_from),
+        seal_key_file=key, tracking_uri=args.tracking_uri,
     )  # fmt: skip
     stages.evaluate_stage(out["model"], dirs["corpus"], out["eval"])
     stages.audit_stage(out["model"], dirs["corpus"], out["audit"], seal_key_file=key)
     evidence = TrainReport.load(out["model"]).evidence
     return {
+        "model_dir": out["model"],
         "claimed": max(evidence["epsilons"]["prv"], evidence["epsilons"]["pld"]),
         "steps": evidence["mechanism"]["steps"],
         "rate": evidence["mechanism"]["sampling_rate"],
@@ -143,6 +150,14 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=2, help="de-identification workers")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--no-reference", action="store_true", help="skip the non-DP run")
+    parser.add_argument(
+        "--init-from", default=None, help="public model to start from (`strongroom pretrain`)"
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", ""),
+        help="the store holding --init-from's model (default: $MLFLOW_TRACKING_URI)",
+    )
     parser.add_argument("--records-seed", type=int, default=0)
     parser.add_argument("--workdir", default="strongroom-runs/bench-audit")
     args = parser.parse_args()
@@ -164,7 +179,7 @@ def main() -> int:
     reference = None
     if not args.no_reference:
         _log("non-private reference run")
-        reference = reference_loss(args, dirs["corpus"], first["steps"])
+        reference = reference_loss(args, dirs["corpus"], first["steps"], first["model_dir"])
     print(f"{args.units} patients, {args.canaries} canaries, preset {args.preset}, "
           f"{first['steps']} steps at q {first['rate']:.5f}; reference held-out loss "
           f"{reference if reference is None else round(reference, 4)}")  # fmt: skip

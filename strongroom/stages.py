@@ -319,7 +319,7 @@ def reference_stage(
     log.info(
         "non-private reference: %d steps of %d people, no clipping, no noise", steps, batch_size
     )
-    initial, init_sha256 = _reference_start(model_dir)
+    initial, init_sha256 = reference_start(model_dir)
     result = train_reference(
         tokens, cfg, steps=steps, batch_size=batch_size, settings=training, initial=initial
     )
@@ -342,7 +342,7 @@ def reference_stage(
     return {"trained": True, "steps": result.steps}
 
 
-def _reference_start(model_dir: str) -> tuple[dict[str, torch.Tensor] | None, str | None]:
+def reference_start(model_dir: str) -> tuple[dict[str, torch.Tensor] | None, str | None]:
     """The DP run's starting weights as its evidence sealed them (state dict, sha256), or
     (None, None) when it started from random weights: the reference starts the same way."""
     from strongroom.errors import StrongroomError
