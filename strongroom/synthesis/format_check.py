@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from strongroom.corpus.build import text_columns
@@ -26,6 +25,7 @@ from strongroom.synthesis.checks import check_records
 from strongroom.synthesis.decoding import Generated, Settings, generate
 from strongroom.synthesis.record_text import RecordParser
 from strongroom.synthesis.released import released_contract
+from strongroom.synthesis.run import Tally, records_frame
 
 PERSONS = 32  # sampled per model: a few seconds on a CPU for the demo's model
 SEED = 0  # the same draws for the DP model and its reference: a fair comparison
@@ -51,20 +51,12 @@ def check_texts(texts: list[Generated], contract: Contract, workdir: str | Path)
     """Parse persons' texts into `contract`'s columns and validate the records that parse (a
     text cut at the context length: its last record counts as written and not parsed)."""
     released = released_contract(contract)
-    parser = RecordParser(text_columns(contract))
-    rows, records = [], 0
-    for person, text in enumerate(texts):
-        parsed = parser.parse(text.text, complete=text.complete)
-        records += parsed.lines
-        unit, key = released.privacy_unit, released.primary_key
-        rows += [
-            {unit: f"p{person}", key: f"p{person}-{k}", **record}
-            for k, record in enumerate(parsed.records)
-        ]
-    frame = pd.DataFrame(rows, columns=list(released.columns))
-    frame = frame.astype(object).where(frame.notna(), None)
+    tally = Tally()
+    frame = records_frame(texts, RecordParser(text_columns(contract)), tally, released)
     passed = check_records(frame, released, workdir).passed
-    return FormatShares(len(texts), records, len(frame), int(passed.sum()))
+    return FormatShares(
+        tally.persons, tally.records_generated, tally.records_parsed, int(passed.sum())
+    )
 
 
 def sample_and_check(

@@ -70,7 +70,7 @@ class Request:
 
 
 @dataclass
-class _Tally:
+class Tally:
     persons: int = 0
     persons_complete: int = 0
     records_generated: int = 0
@@ -147,7 +147,7 @@ def _metadata(name: str, version: str, req: Request, facts: Facts) -> dict[str, 
 
 
 def _records(
-    texts: list[Any], parser: RecordParser, tally: _Tally, unit: str, key: str
+    texts: list[Any], parser: RecordParser, tally: Tally, unit: str, key: str
 ) -> list[dict[str, Any]]:
     out = []
     for g in texts:
@@ -164,15 +164,25 @@ def _records(
     return out
 
 
+def records_frame(
+    texts: list[Any], parser: RecordParser, tally: Tally, released: Contract
+) -> pd.DataFrame:
+    """The records of persons' texts as the released contract's columns (None for missing),
+    counted in `tally`."""
+    rows = _records(texts, parser, tally, released.privacy_unit, released.primary_key)
+    frame = pd.DataFrame(rows, columns=list(released.columns))
+    return frame.astype(object).where(frame.notna(), None)
+
+
 def sample_valid(
     model: Any, contract: Contract, req: Request, workdir: Path, generator: torch.Generator
-) -> tuple[pd.DataFrame, _Tally, Counts]:
+) -> tuple[pd.DataFrame, Tally, Counts]:
     """Persons sampled, parsed and validated in rounds until `req.n` records pass."""
     released = released_contract(contract)
     columns = text_columns(contract)
     parser = RecordParser(columns)
     grammar = Grammar(released, columns) if req.guided else None
-    tally, counts, kept = _Tally(), Counts(), []
+    tally, counts, kept = Tally(), Counts(), []
     per_person = 1.0  # valid records per person, re-estimated after each round
     for round_ in range(MAX_ROUNDS):
         missing = req.n - sum(len(k) for k in kept)
@@ -186,9 +196,7 @@ def sample_valid(
             grammar=grammar,
             counts=counts,
         )
-        rows = _records(texts, parser, tally, released.privacy_unit, released.primary_key)
-        frame = pd.DataFrame(rows, columns=list(released.columns))
-        frame = frame.astype(object).where(frame.notna(), None)
+        frame = records_frame(texts, parser, tally, released)
         checked = check_records(frame, released, workdir / f"round-{round_}")
         for label, count in checked.unexpected.items():
             tally.unexpected[label] = tally.unexpected.get(label, 0) + count
@@ -282,7 +290,7 @@ def _share(part: int, whole: int) -> float:
 def _report(
     req: Request,
     metadata: dict[str, Any],
-    tally: _Tally,
+    tally: Tally,
     counts: Counts,
     contract: Contract,
     max_len: int,
