@@ -70,9 +70,12 @@ def build_corpus(args: argparse.Namespace, root: Path) -> dict[str, str]:
     return dirs
 
 
-def reference_loss(args: argparse.Namespace, corpus_dir: str, steps: int, model_dir: str) -> float:
+def reference_loss(
+    args: argparse.Namespace, corpus_dir: str, steps: int, model_dir: str | None
+) -> float:
     """Held-out loss of the same plan without privacy: the pipeline's own reference
-    (strongroom/training/reference.py, what `--reference` runs), from the DP run's start."""
+    (strongroom/training/reference.py, what `--reference` runs), from the DP run's start
+    (`model_dir`'s starting weights; None: the seeded random start)."""
     from strongroom.corpus.build import EVAL_FILE, TRAIN_FILE
     from strongroom.model.config import preset
     from strongroom.stages import reference_start
@@ -84,7 +87,7 @@ def reference_loss(args: argparse.Namespace, corpus_dir: str, steps: int, model_
     cfg = replace(preset(args.preset), max_seq_len=int(tokens.shape[-1]))
     settings = TrainSettings(model_preset=args.preset, learning_rate=args.learning_rate,
                              physical_batch_size=args.physical_batch, device=args.device)  # fmt: skip
-    initial, _ = reference_start(model_dir)  # the public model's weights, or None
+    initial = None if model_dir is None else reference_start(model_dir)[0]  # public weights
     result = train_reference(
         tokens, cfg, steps=steps, batch_size=args.batch_size, settings=settings, initial=initial
     )

@@ -10,9 +10,10 @@ the pipeline's stages with the demo's 128 canaries (benchmarks/audit.py's `build
 built once under `--workdir` and reused. A run is `preset:batch:steps:epsilon`: `train_stage`
 (DP-SGD exactly as the pipeline runs it, secure randomness) then `evaluate_stage` (held-out
 loss); epsilon `inf` is audit.py's non-private reference of the same plan (same model, init,
-Adam, learning rate, steps and Poisson rate; no clipping, no noise). Each line records what ran
-(the mechanism's sigma and rate, steps, parameters, FLOPs by strongroom.planning.compute), the
-held-out loss, the wall time and the load average, so that a law fitted on it says what it saw.
+Adam, learning rate and steps, the expected batch as a fixed batch; no clipping, no noise).
+Each line records what ran (the mechanism's sigma and rate, steps, parameters, FLOPs by
+strongroom.planning.compute), the held-out loss, the wall time and the load average, so that
+a law fitted on it says what it saw.
 Last line: `runs=... wall_s=... load=...`.
 """
 
@@ -45,12 +46,13 @@ def _log(message: str) -> None:
 
 
 def corpus(args: argparse.Namespace) -> dict[str, str]:
-    root = Path(args.workdir) / f"corpus-{args.units}-{args.records_seed}"
+    root = Path(args.workdir) / f"corpus-{args.units}-{args.records_seed}-{args.max_seq_len}"
     dirs = {name: str(root / name) for name in ("ingest", "validate", "deid", "corpus")}
     if not (root / "corpus" / "train.npy").exists():
         root.mkdir(parents=True, exist_ok=True)
         spec = SimpleNamespace(units=args.units, records_seed=args.records_seed,
-                               processes=args.processes, max_seq_len=512, canaries=128)  # fmt: skip
+                               processes=args.processes, max_seq_len=args.max_seq_len,
+                               canaries=128)  # fmt: skip
         audit.build_corpus(spec, root)
     return dirs
 
@@ -71,8 +73,8 @@ def one_run(spec: str, dirs: dict[str, str], args: argparse.Namespace) -> dict:
     started = time.monotonic()
     if epsilon == float("inf"):
         ref = SimpleNamespace(preset=name, learning_rate=args.learning_rate, device="cpu",
-                              physical_batch=args.physical_batch)  # fmt: skip
-        loss, sigma = audit.reference_loss(ref, dirs["corpus"], steps, rate), 0.0
+                              physical_batch=args.physical_batch, batch_size=batch)  # fmt: skip
+        loss, sigma = audit.reference_loss(ref, dirs["corpus"], steps, None), 0.0
     else:
         out = Path(args.workdir) / "runs" / spec.replace(":", "-")
         privacy = PrivacyParams(target_epsilon=epsilon, delta=args.delta, batch_size=batch,
@@ -107,6 +109,7 @@ def main() -> int:
     parser.add_argument("--delta", type=float, default=1e-5, help="the demo's delta")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="the demo's rate")
     parser.add_argument("--physical-batch", type=int, default=64)
+    parser.add_argument("--max-seq-len", type=int, default=512, help="bytes per person's example")
     parser.add_argument("--processes", type=int, default=2, help="de-identification workers")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--workdir", default="strongroom-runs/plan-sweep")

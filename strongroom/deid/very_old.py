@@ -74,11 +74,16 @@ def birth_years(row: pd.Series, contract: Contract) -> list[str]:
 
 def birth_years_left(written: pd.Series, years: list[str], contract: Contract) -> int:
     """Structured cells of one written row that still hold one of `years` as a whole word (the
-    residual check; free text is searched with the row's other known values)."""
-    free = set(contract.free_text_columns())
+    residual check; free text is searched with the row's other known values). Pseudonymised
+    cells are skipped: a keyed HMAC's hex digits carry nothing of the row, and "1931" between
+    two letters of one ("…a1931f…") is chance, not a birth year: with the demo's ~500 rows of
+    patients over 89 it happens in a few runs in a hundred, and failed the gate of one."""
+    skipped = set(contract.free_text_columns()) | {
+        name for name, spec in contract.columns.items() if spec.treatment == Treatment.PSEUDONYMIZE
+    }
     found = 0
     for column, value in written.items():
-        if column in free or not isinstance(value, str):
+        if column in skipped or not isinstance(value, str):
             continue
         found += sum(re.search(rf"(?<![0-9]){y}(?![0-9])", value) is not None for y in years)
     return found
