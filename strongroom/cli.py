@@ -15,6 +15,7 @@ from strongroom.errors import StrongroomError
 
 DEFAULT_CONTRACT = "hospital_encounters"  # what ingest / validate / deidentify read by default
 CONTRACT_HELP = f"built-in name or YAML path (default: {DEFAULT_CONTRACT})"
+RATES = ("learning_rate", "reference_learning_rate")  # a demo plan's, in the training group
 REFERENCE_HELP = (
     "also train the same plan without privacy and record what privacy cost (held-out loss and "
     "perplexity both ways, their ratio; the reference is not DP and never released)"
@@ -41,12 +42,17 @@ def _demo(args: argparse.Namespace) -> int:
     from strongroom.config import parse_groups
     from strongroom.console import logged_run
     from strongroom.local_run import new_run_dir, run_local, summarize
+    from strongroom.planning.demo_plan import DEMO_LEARNING_RATE, DEMO_REFERENCE_LEARNING_RATE
     from strongroom.run_record.params import ReleaseParams, RunParams
 
     domain = DOMAINS[args.domain]
-    chosen = {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset}
+    chosen = {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset,
+              "learning_rate": DEMO_LEARNING_RATE,
+              "reference_learning_rate": DEMO_REFERENCE_LEARNING_RATE}  # fmt: skip
     if args.plan == "auto":
         chosen = _demo_auto_plan(args)
+    if args.learning_rate is not None:
+        chosen["learning_rate"] = args.learning_rate
     # Checked before anything is written: every problem with the options at once.
     checked = parse_groups(
         {
@@ -54,6 +60,7 @@ def _demo(args: argparse.Namespace) -> int:
                 "path": "generated",
                 "contract": domain.contract,
                 "sequences_per_person": args.sequences_per_person,
+                "max_seq_len": args.max_seq_len,
             },
             "privacy": {
                 "target_epsilon": args.epsilon,
@@ -62,6 +69,7 @@ def _demo(args: argparse.Namespace) -> int:
             },
             "training": {
                 "model_preset": chosen["preset"],
+                **{rate: chosen[rate] for rate in RATES if chosen[rate] is not None},
                 "seed": args.seed,
                 "reference": args.reference,
                 **({} if args.init_from is None else {"init_from": args.init_from}),
@@ -105,11 +113,14 @@ def _demo_auto_plan(args: argparse.Namespace) -> dict:
         epsilon=args.epsilon,
         eval_fraction=fields["eval_fraction"].default,
         canaries=fields["canaries"].default,
+        seq_len=args.max_seq_len,
     )
     c = plan.chosen
     print(f"planned: preset {c.preset}, batch {c.batch_size}, {c.steps} steps ({c.epochs:.2f} "
           f"epochs), predicted held-out loss {c.predicted_loss:.3f}")  # fmt: skip
-    return {"epochs": c.epochs, "batch_size": c.batch_size, "preset": c.preset}
+    # the law was fitted at TrainSettings' default rates: the planned run keeps them
+    return {"epochs": c.epochs, "batch_size": c.batch_size, "preset": c.preset,
+            **dict.fromkeys(RATES)}  # fmt: skip
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -570,6 +581,7 @@ def _tracking_arg(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from strongroom.config import add_model_options
+    from strongroom.planning.demo_plan import DEMO_EPOCHS, DEMO_LEARNING_RATE, DEMO_SEQ_LEN
     from strongroom.privacy.plan import PrivacyParams
     from strongroom.run_record.params import RecordsParams
 
@@ -580,7 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--domain", choices=sorted(DOMAINS), default="hospital")
     demo.add_argument("--units", type=int, default=2000, help="people (patients, customers)")
     demo.add_argument("--epsilon", type=float, default=4.0, help="target epsilon (per person)")
-    demo.add_argument("--epochs", type=float, default=3.0, help="passes over the patients")
+    demo.add_argument("--epochs", type=float, default=DEMO_EPOCHS, help="passes over the patients")
     demo.add_argument(
         "--batch-size",
         type=int,
@@ -602,7 +614,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="reproducible training for tests and debugging: NOT a DP release, fails every policy",
     )
     demo.add_argument(
-        "--reference", action="store_true", help=REFERENCE_HELP + " (about doubles training time)"
+        "--reference",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=REFERENCE_HELP + " (default: on; it doubles the training time)",
+    )
+    demo.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help=f"Adam's rate (default: {DEMO_LEARNING_RATE:g}, tuned for the demo's plan on "
+        "generated records; with --plan auto the rate its law was fitted at)",
     )
     demo.add_argument(
         "--init-from",
@@ -616,6 +638,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help=RecordsParams.model_fields["sequences_per_person"].description + " (default: 1)",
+    )
+    demo.add_argument(
+        "--max-seq-len",
+        type=int,
+        default=DEMO_SEQ_LEN,
+        help=RecordsParams.model_fields["max_seq_len"].description + f" (default: {DEMO_SEQ_LEN})",
     )
     demo.add_argument("--records-seed", type=int, default=0, help="seed of the generated records")
     demo.add_argument("--workdir", default="strongroom-runs", help="parent of the run directory")

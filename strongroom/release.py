@@ -98,8 +98,9 @@ def matching_reference(reference_dir: str, train: TrainReport) -> ReferenceRepor
         problems.append("the reference trained on another corpus than the DP run")
     if report.steps != sealed["mechanism"]["steps"]:
         problems.append("the reference took another number of steps than the DP run")
-    if (report.model_preset, report.learning_rate) != (train.model_preset, train.learning_rate):
-        problems.append("the reference trained another model or learning rate than the DP run")
+    asked = train.reference_learning_rate or train.learning_rate  # what the run's settings said
+    if (report.model_preset, report.learning_rate) != (train.model_preset, asked):
+        problems.append("the reference trained another model or learning rate than the run asked")
     if report.init_weights_sha256 != (sealed.get("init") or {}).get("weights_sha256"):
         problems.append("the reference started from other weights than the DP run")
     if problems:

@@ -206,6 +206,7 @@ def train_stage(
             model_preset=training.model_preset,
             parameters=result.model.num_parameters(),
             learning_rate=training.learning_rate,
+            reference_learning_rate=training.reference_rate,
             clipping=training.clipping,
             mixed_precision=training.mixed_precision,
             seconds=round(result.seconds, 2),
@@ -320,8 +321,9 @@ def reference_stage(
         "non-private reference: %d steps of %d people, no clipping, no noise", steps, batch_size
     )
     initial, init_sha256 = reference_start(model_dir)
+    settings = training.model_copy(update={"learning_rate": training.reference_rate})
     result = train_reference(
-        tokens, cfg, steps=steps, batch_size=batch_size, settings=training, initial=initial
+        tokens, cfg, steps=steps, batch_size=batch_size, settings=settings, initial=initial
     )
     metrics = held_out_loss(result.model, np.load(Path(corpus_dir) / corpus_build.EVAL_FILE))
     ReferenceReport(
@@ -332,7 +334,7 @@ def reference_stage(
         units=int(metrics["units"]),
         steps=result.steps,
         batch_size=max(result.batch_sizes),
-        learning_rate=training.learning_rate,
+        learning_rate=training.reference_rate,
         model_preset=training.model_preset,
         corpus_sha256=fingerprint_tokens(tokens),
         seconds=round(result.seconds, 2),

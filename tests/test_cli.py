@@ -129,12 +129,12 @@ def test_reference_flags_reach_the_training_group_of_demo_and_run(tmp_path, monk
 
     monkeypatch.setattr("strongroom.local_run.run_local", stop)
     demo = ["demo", "--units", "50", "--batch-size", "8", "--workdir", str(tmp_path / "d")]
-    assert main(demo) == 2 and main([*demo, "--reference"]) == 2
+    assert main(demo) == 2 and main([*demo, "--no-reference"]) == 2  # the demo's default: on
     config = tmp_path / "run.yaml"
     config.write_text("records: {path: x.csv}\ntraining: {reference: true}\n")
     run = ["run", str(config), "--workdir", str(tmp_path / "r")]
     assert main(run) == 2 and main([*run, "--no-reference"]) == 2
-    assert seen == [False, True, True, False]
+    assert seen == [True, False, True, False]
     assert main(["run", "--resume", str(tmp_path), "--reference"]) == 2
     assert "leave out --reference" in capsys.readouterr().err
 
@@ -154,3 +154,27 @@ def test_demo_sequences_per_person_reaches_the_records_group(tmp_path, monkeypat
     assert main(bad) == 2 and seen == {}
     assert "records.sequences_per_person" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_the_demo_plan_reaches_the_pipeline_and_auto_keeps_the_laws_rates(tmp_path, monkeypatch):
+    """The default demo's plan (planning/demo_plan.py: bytes, passes and both Adam rates) is what
+    the pipeline gets; --plan auto keeps TrainSettings' rates, the ones its law was fitted at."""
+    from strongroom.planning import demo_plan as plan
+    from strongroom.training.settings import TrainSettings
+
+    seen = []
+
+    def stop(params, run_dir):
+        seen.append((params.records.max_seq_len, params.privacy.epochs,
+                     params.training.learning_rate, params.training.reference_rate))  # fmt: skip
+        raise StrongroomError("stopped")
+
+    monkeypatch.setattr("strongroom.local_run.run_local", stop)
+    assert main(["demo", "--workdir", str(tmp_path / "d")]) == 2
+    assert main(["demo", "--plan", "auto", "--workdir", str(tmp_path / "a")]) == 2
+    assert main(["demo", "--learning-rate", "0.01", "--workdir", str(tmp_path / "l")]) == 2
+    default = TrainSettings().learning_rate
+    assert seen[0] == (plan.DEMO_SEQ_LEN, plan.DEMO_EPOCHS, plan.DEMO_LEARNING_RATE,
+                       plan.DEMO_REFERENCE_LEARNING_RATE)  # fmt: skip
+    assert seen[1][0] == plan.DEMO_SEQ_LEN and seen[1][2:] == (default, default)
+    assert seen[2][2:] == (0.01, plan.DEMO_REFERENCE_LEARNING_RATE)

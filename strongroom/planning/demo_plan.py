@@ -1,8 +1,21 @@
-"""`strongroom demo --plan auto`: the planner's plan for the demo at the demo's own compute.
+"""The default demo's plan, and `strongroom demo --plan auto`: the planner's plan at its compute.
 
-The budget is what the default demo plan (the `demo` preset, batch 64, 3 epochs, 512 bytes)
-spends on the same people, so an auto-planned demo takes about as long on the same machine and
-the two plans are compared at equal compute (benchmarks/plan_sweep.py measures both).
+The default plan is sized so that `make demo` (DP training and its non-private reference
+included) stays within two minutes on a 2-core CPU. What it trades, measured on generated
+records at epsilon 4 (benchmarks/plan_sweep.py; docs/training.md "The demo's plan"):
+
+- 384 bytes of each patient's history instead of 512: about one encounter (the generated ones are
+  365 to 375 bytes), so most examples end a record and the rest of a history is not trained on
+  (`--sequences-per-person` trains on more of it);
+- 2 passes (60 steps of 64) instead of 3 (90);
+- Adam at 0.03 for DP-SGD: against TrainSettings' 0.002, held-out loss at 90 steps of 512 bytes
+  1.32 against 2.33 (1.93 at 0.006, 1.30 at 0.015), and 1.56 at 45 steps; the noise Adam
+  normalises lets a larger rate through. The non-private reference trains at 0.006, where it
+  does best (384 bytes, 60 steps: 0.89 at 0.006, 0.95 at 0.015, 1.22 at 0.03).
+
+The rates were tuned on generated records, never on anyone's data: choosing them on private
+records would spend privacy too. `--plan auto`'s budget is what the default plan spends on the
+same people, so the two are compared at equal compute.
 """
 
 from __future__ import annotations
@@ -15,7 +28,10 @@ from strongroom.planning.planner import Plan, make_plan
 from strongroom.privacy.plan import PrivacyParams, poisson_rate
 
 DEFAULT_PRESET = "demo"
-SEQ_LEN = 512  # RecordsParams' max_seq_len default: what the demo trains on
+DEMO_SEQ_LEN = 384  # bytes of a patient's history the demo trains on (records.max_seq_len)
+DEMO_EPOCHS = 2.0  # passes over the patients (privacy.epochs)
+DEMO_LEARNING_RATE = 0.03  # Adam under DP-SGD (training.learning_rate)
+DEMO_REFERENCE_LEARNING_RATE = 0.006  # Adam without privacy (training.reference_learning_rate)
 
 
 def training_units(units: int, *, eval_fraction: float, canaries: int) -> int:
@@ -24,19 +40,33 @@ def training_units(units: int, *, eval_fraction: float, canaries: int) -> int:
     return math.floor(units * (1 - eval_fraction)) + canaries // 2
 
 
-def default_flops(units: int, *, batch_size: int, epochs: float) -> float:
+def default_flops(
+    units: int, *, batch_size: int, epochs: float = DEMO_EPOCHS, seq_len: int = DEMO_SEQ_LEN
+) -> float:
     """FLOPs of the default demo plan on `units` training people."""
     rate = poisson_rate(units, batch_size)
     steps = max(1, round(epochs / rate))
     cfg = PRESETS[DEFAULT_PRESET]
-    return steps * batch_size * SEQ_LEN * flops_per_token(cfg, SEQ_LEN)
+    return steps * batch_size * seq_len * flops_per_token(cfg, seq_len)
 
 
-def demo_plan(units: int, *, epsilon: float, eval_fraction: float, canaries: int) -> Plan:
-    """The planner's plan for a demo of `units` generated people at `epsilon`."""
+def demo_plan(
+    units: int,
+    *,
+    epsilon: float,
+    eval_fraction: float,
+    canaries: int,
+    seq_len: int = DEMO_SEQ_LEN,
+) -> Plan:
+    """The planner's plan for a demo of `units` generated people at `epsilon`, on `seq_len`
+    bytes a person, at the default plan's compute."""
     defaults = PrivacyParams()
     people = training_units(units, eval_fraction=eval_fraction, canaries=canaries)
-    budget = default_flops(people, batch_size=defaults.batch_size, epochs=defaults.epochs)
+    budget = default_flops(people, batch_size=defaults.batch_size, seq_len=seq_len)
     return make_plan(
-        epsilon=epsilon, delta=defaults.delta, units=people, budget_flops=budget, seq_len=SEQ_LEN
+        epsilon=epsilon,
+        delta=defaults.delta,
+        units=people,
+        budget_flops=budget,
+        seq_len=seq_len,
     )

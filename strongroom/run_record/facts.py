@@ -135,6 +135,7 @@ class ReferenceFacts(_Group):
     loss_ratio: float | None = None  # eval.loss / reference.loss: what privacy cost
     steps: int | None = None  # the DP run's
     batch_size: int | None = None  # the DP plan's expected batch, fixed
+    learning_rate: float | None = None  # its Adam rate (training.reference_learning_rate)
     records_parsed_share: float | None = None  # as EvalFacts, rounded
     records_valid_share: float | None = None
 
@@ -318,6 +319,7 @@ def reference_facts(report: ReferenceReport | None, *, dp_loss: float) -> Refere
         loss_ratio=round(dp_loss / report.loss, places),
         steps=report.steps,
         batch_size=report.batch_size,
+        learning_rate=report.learning_rate,
         records_parsed_share=_share(report.records_parsed, report.records_written, places),
         records_valid_share=_share(report.records_valid, report.records_written, places),
     )

@@ -123,6 +123,7 @@ class TrainReport(Report):
     model_preset: str
     parameters: int
     learning_rate: float
+    reference_learning_rate: float | None = None  # the reference's rate (None: learning_rate)
     clipping: str = "ghost"  # TrainSettings.clipping (reports written before it: ghost)
     mixed_precision: str = "off"  # bf16 autocast of the forward and backward (clipping float32)
     seconds: float

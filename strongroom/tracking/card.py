@@ -102,9 +102,9 @@ def reference_section(facts: Facts) -> str:
 ## What privacy cost (outside the guarantee, not DP)
 
 The same plan ({_fmt(r.steps)} steps of {_fmt(r.batch_size)} {p.unit_name}s, same model,
-initialisation, optimizer and learning rate, same training and held-out {p.unit_name}s) was also
-trained **without** privacy: no clipping, no noise. That reference is never saved, registered or
-served; it exists to say what the guarantee costs in quality.
+initialisation and optimizer, same training and held-out {p.unit_name}s) was also trained
+**without** privacy: no clipping, no noise{_reference_rate(facts)}. That reference is never saved,
+registered or served; it exists to say what the guarantee costs in quality.
 
 | held-out | DP model (this version) | non-private reference |
 |---|---|---|
@@ -119,6 +119,17 @@ them beyond what the DP model does. They are published rounded to {_PLACES} deci
 that (rounding limits, it does not bound, what they tell); where even that is too much, run without
 `--reference`.
 """
+
+
+def _reference_rate(facts: Facts) -> str:
+    """Adam's rate of the reference when it is not the DP run's (each at the rate that suits it:
+    without noise a lower one); nothing for records sealed before the rate was kept."""
+    rate, dp_rate = facts.reference.learning_rate, facts.train.learning_rate
+    if rate is None:
+        return ", same learning rate"
+    if rate == dp_rate:
+        return f", same learning rate ({rate:g})"
+    return f", Adam at {rate:g} where DP-SGD used {dp_rate:g}"
 
 
 def _percent(share: float | None) -> str:

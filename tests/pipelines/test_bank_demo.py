@@ -12,7 +12,9 @@ def test_bank_demo_runs_gates_and_promotes_in_a_short_terminal_output(tmp_path, 
     out, err = capfd.readouterr()
     summary = out
     lines = (out + err).replace("\r", "\n").splitlines()
-    assert len([line for line in lines if line.strip()]) < 60, out[-3000:]
+    # 12 stages started and done, two progress bars (DP-SGD, the reference), the summary with
+    # the gate's rules: about 60 lines; thousands would mean task logs leaked onto the terminal
+    assert len([line for line in lines if line.strip()]) < 75, out[-3000:]
     assert "  train            done" in out and "  gate             done" in out
     assert "synthetic customers" in summary and "per customer" in summary
     assert "secure randomness" in summary

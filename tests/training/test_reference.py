@@ -117,3 +117,27 @@ def test_registration_refuses_a_reference_of_another_plan_or_corpus(ran, tmp_pat
         good.model_copy(update=change).write(tmp_path)
         with pytest.raises(StrongroomError, match=reason):
             matching_reference(str(tmp_path), train)
+
+
+def test_a_reference_rate_of_its_own_is_trained_recorded_and_checked_at_registration(
+    stage_dirs, tmp_path
+):
+    """`training.reference_learning_rate`: the reference trains at its own Adam rate, the DP run
+    records the rate it asked for, and registration accepts that rate and no other."""
+    from strongroom.errors import StrongroomError
+    from strongroom.release import matching_reference
+
+    settings = TrainSettings(model_preset="tiny", reference=True, reference_learning_rate=5e-3)
+    model_dir, ref_dir = str(tmp_path / "model"), str(tmp_path / "ref")
+    train_stage(
+        stage_dirs["corpus"], model_dir, contract="hospital_encounters",
+        privacy=PrivacyParams(target_epsilon=4.0, delta=1e-5, batch_size=4, epochs=1.0),
+        training=settings, seal_key_file=str(tmp_path / "seal.key"),
+    )  # fmt: skip
+    reference_stage(model_dir, stage_dirs["corpus"], ref_dir, training=settings, batch_size=4)
+    train, report = TrainReport.load(model_dir), ReferenceReport.load(ref_dir)
+    assert (train.learning_rate, train.reference_learning_rate) == (2e-3, 5e-3)
+    assert report.learning_rate == 5e-3 and matching_reference(ref_dir, train) == report
+    report.model_copy(update={"learning_rate": train.learning_rate}).write(ref_dir)
+    with pytest.raises(StrongroomError, match="learning rate than the run asked"):
+        matching_reference(ref_dir, train)
