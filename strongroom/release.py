@@ -26,6 +26,7 @@ from strongroom.run_record.evidence import (
     audit_problems,
     check_record,
     make_record,
+    text_sha256,
 )
 from strongroom.run_record.facts import Facts, LedgerFacts, build_facts
 from strongroom.run_record.reports import (
@@ -180,10 +181,12 @@ def register_stage(
             update={"ledger": LedgerFacts(cumulative_epsilon=total.reported, runs=runs)}
         )
 
-        def seal_record(version: str, files: dict[str, str], weights: str) -> dict[str, Any]:
+        def seal_record(
+            version: str, files: dict[str, str], weights: str, card: str
+        ) -> dict[str, Any]:
             return make_record(
                 facts, train.evidence, model=f"{model_name}/{version}", files=files,
-                weights_file=weights, key=key,
+                weights_file=weights, card_sha256=text_sha256(card), key=key,
             )  # fmt: skip
 
         registered = register_model(
@@ -247,7 +250,7 @@ def checked_facts(
     from mlflow.exceptions import MlflowException
 
     from strongroom.tracking import ledger
-    from strongroom.tracking.card import render_card, without_banner
+    from strongroom.tracking.card import without_banner
     from strongroom.tracking.registry import store_client
 
     client = store_client(tracking_uri)
@@ -263,8 +266,7 @@ def checked_facts(
     if checked.facts is None:
         return None, checked.problems
     problems = list(checked.problems)
-    card = render_card(model_name, Facts.from_flat(record["facts"]))
-    if without_banner(mv.description or "") != card:
+    if not _is_its_card(without_banner(mv.description or ""), record, model_name):
         problems.append("the version's description is not the card of its record")
     known = ledger.read(tracking_uri, key=key)
     problems.extend(known.problems)
@@ -284,6 +286,16 @@ def checked_facts(
         runs=max(len(same), sealed.runs or 0),
     )
     return facts.model_copy(update={"ledger": ledger_facts}), problems
+
+
+def _is_its_card(description: str, record: dict[str, Any], model_name: str) -> bool:
+    """The card sealed at registration (its sha256 in the record); a record sealed before the
+    digest was kept: the card this strongroom renders from its facts."""
+    from strongroom.tracking.card import render_card
+
+    if "card_sha256" in record:
+        return text_sha256(description) == record["card_sha256"]
+    return description == render_card(model_name, Facts.from_flat(record["facts"]))
 
 
 def gate_version(

@@ -215,3 +215,17 @@ def test_a_failing_gate_marks_the_version_and_its_card_still_verifies(store, tmp
     assert gate_version(uri, "m", versions["secure"], "hipaa", key_file)["passed"]
     assert tags["lineage.code_version"].startswith("0.1.0")
     assert len(tags["lineage.contract_sha256"]) == 64 and tags["lineage.image"] == "null"
+
+
+def test_the_card_is_checked_by_its_sealed_digest_or_rendered_for_records_without_one():
+    from strongroom.release import _is_its_card
+    from strongroom.run_record.evidence import text_sha256
+    from strongroom.tracking.card import render_card
+    from tests.governance.test_gate import GOOD
+
+    older = {"facts": GOOD.flat()}  # sealed before the card's digest was kept
+    card = render_card("m", GOOD)
+    assert _is_its_card(card, older, "m") and not _is_its_card(card + "edited", older, "m")
+    sealed = {**older, "card_sha256": text_sha256("the card an older strongroom wrote")}
+    assert _is_its_card("the card an older strongroom wrote", sealed, "m")
+    assert not _is_its_card(card, sealed, "m")

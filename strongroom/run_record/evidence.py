@@ -13,6 +13,7 @@ tests/run_record/test_evidence.py, tests/test_release.py.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,10 +108,13 @@ def make_record(
     model: str,
     files: dict[str, str],
     weights_file: str,
+    card_sha256: str,
     key: Ed25519PrivateKey,
 ) -> dict[str, Any]:
     """Registration's sealed run record: the facts, training's (still sealed) evidence, the
-    version it belongs to and the sha256 of every file of its model artifact."""
+    version it belongs to, the sha256 of every file of its model artifact and of the card it
+    was registered with (so that a later strongroom, whose card reads differently, still
+    verifies the card an older one wrote: release.checked_facts)."""
     verified(evidence, key.public_key(), what="training evidence")
     return seal(
         {
@@ -119,9 +123,15 @@ def make_record(
             "model": model,
             "files": dict(sorted(files.items())),
             "weights_file": weights_file,
+            "card_sha256": card_sha256,
         },
         key,
     )
+
+
+def text_sha256(text: str) -> str:
+    """sha256 of a text's UTF-8 bytes (the card a version was registered with)."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def artifact_digests(root: Path) -> dict[str, str]:

@@ -178,7 +178,9 @@ def model_description(model_name: str, facts: Facts) -> str:
     )
 
 
-SealRecord = Callable[[str, dict[str, str], str], dict[str, Any]]  # (version, files, weights)
+SealRecord = Callable[
+    [str, dict[str, str], str, str], dict[str, Any]
+]  # version, files, weights, card
 
 
 def register_model(
@@ -193,7 +195,7 @@ def register_model(
 ) -> Registered:
     """Log params, metrics, reports, the pyfunc model and card; register a new version tagged
     with every fact; then seal the run record over the version's artifact files
-    (`seal_record(version, {path: sha256}, weights path)`) and log it to the run."""
+    (`seal_record(version, {path: sha256}, weights path, card)`) and log it to the run."""
     import tempfile
 
     import mlflow
@@ -240,7 +242,7 @@ def register_model(
             )
             files = artifact_digests(local)
         weights = next(name for name in files if name.endswith(f"artifacts/{checkpoint.name}"))
-        record = seal_record(version, files, weights)
+        record = seal_record(version, files, weights, card)
         mlflow.log_text(json.dumps(record, indent=2, sort_keys=True), RECORD_FILE)
     for key, value in flat.items():  # strings as they are (readable in the UI), the rest as JSON
         client.set_model_version_tag(model_name, version, key, tag_value(value))

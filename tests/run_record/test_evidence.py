@@ -28,7 +28,7 @@ def _sealed(tmp_path):
     )  # fmt: skip
     record = make_record(
         GOOD, evidence, model="m/1", files=artifact_digests(artifact),
-        weights_file="artifacts/model.pt", key=key,
+        weights_file="artifacts/model.pt", card_sha256="3" * 64, key=key,
     )  # fmt: skip
     tags = {name: tag_value(value) for name, value in GOOD.flat().items()}
     return record, artifact, tags, key.public_key(), mechanism

@@ -92,6 +92,19 @@ def test_an_edited_description_fails_the_gate(copy, policy):
     assert "description is not the card of its record" in evidence["reason"]
 
 
+def test_a_card_that_a_later_strongroom_would_write_otherwise_still_verifies(
+    copy, policy, monkeypatch
+):
+    """The card's sha256 is sealed at registration: a newer card template (a line added, a
+    figure reworded) does not turn every older version into "not the card of its record"."""
+    uri, key_file, versions = copy
+    monkeypatch.setattr(
+        "strongroom.tracking.card.render_card", lambda name, facts: "# a newer card\n"
+    )
+    evidence, _ = _gate(uri, versions, key_file, policy)
+    assert evidence["passed"], evidence["reason"]
+
+
 def test_an_unknown_version_is_a_clear_error(copy, policy):
     uri, key_file, _ = copy
     with pytest.raises(StrongroomError, match="m/99: no such registered model version"):
