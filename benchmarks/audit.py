@@ -7,6 +7,8 @@ Run it from the repository root:
     .venv/bin/python benchmarks/audit.py --units 2000 --threads 1  # the demo's size, shared CPU
     .venv/bin/python benchmarks/audit.py --init-from models:/NAME/1 --tracking-uri URI
                                           # from a public model (`strongroom pretrain`)
+    .venv/bin/python benchmarks/audit.py --corpus-from ROOT --learning-rate 0.006 \
+        --reference-learning-rate 0.002   # an earlier run's corpus; each run at its own rate
     bash benchmarks/audit_gpu.sh                                   # 20,000 patients on one GPU
 
 What runs, in this process, on one corpus:
@@ -85,7 +87,8 @@ def reference_loss(
 
     tokens = np.load(Path(corpus_dir) / TRAIN_FILE)
     cfg = replace(preset(args.preset), max_seq_len=int(tokens.shape[-1]))
-    settings = TrainSettings(model_preset=args.preset, learning_rate=args.learning_rate,
+    rate = getattr(args, "reference_learning_rate", None) or args.learning_rate
+    settings = TrainSettings(model_preset=args.preset, learning_rate=rate,
                              physical_batch_size=args.physical_batch, device=args.device)  # fmt: skip
     initial = None if model_dir is None else reference_start(model_dir)[0]  # public weights
     result = train_reference(
@@ -148,6 +151,12 @@ def main() -> int:
     parser.add_argument("--physical-batch", type=int, default=128)
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument(
+        "--reference-learning-rate",
+        type=float,
+        default=None,
+        help="Adam's rate for the reference (default: --learning-rate)",
+    )
     parser.add_argument("--delta", type=float, default=1e-6)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--processes", type=int, default=2, help="de-identification workers")
@@ -163,6 +172,13 @@ def main() -> int:
     )
     parser.add_argument("--records-seed", type=int, default=0)
     parser.add_argument("--workdir", default="strongroom-runs/bench-audit")
+    parser.add_argument(
+        "--corpus-from",
+        default=None,
+        metavar="ROOT",
+        help="reuse the corpus of an earlier run (its <workdir>/<time> folder) instead of "
+        "generating and de-identifying the records again (--units and --canaries must match)",
+    )
     args = parser.parse_args()
     import torch
 
@@ -171,8 +187,13 @@ def main() -> int:
     started = time.monotonic()
     root = Path(args.workdir) / time.strftime("%Y%m%d-%H%M%S")
     root.mkdir(parents=True)
-    _log(f"corpus: {args.units} patients, {args.canaries} canaries -> {root}")
-    dirs = build_corpus(args, root)
+    if args.corpus_from:
+        dirs = {name: str(Path(args.corpus_from) / name) for name in ("ingest", "validate", "deid",
+                                                                      "corpus")}  # fmt: skip
+        _log(f"corpus: reused from {args.corpus_from}; runs -> {root}")
+    else:
+        _log(f"corpus: {args.units} patients, {args.canaries} canaries -> {root}")
+        dirs = build_corpus(args, root)
     data_s = time.monotonic() - started
     runs = {}
     for epsilon in (float(e) for e in args.epsilons.split(",")):
