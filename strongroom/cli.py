@@ -42,13 +42,12 @@ def _demo(args: argparse.Namespace) -> int:
     from strongroom.config import parse_groups
     from strongroom.console import logged_run
     from strongroom.local_run import new_run_dir, run_local, summarize
-    from strongroom.planning.demo_plan import DEMO_LEARNING_RATE, DEMO_REFERENCE_LEARNING_RATE
+    from strongroom.planning.demo_plan import demo_rates
     from strongroom.run_record.params import ReleaseParams, RunParams
 
     domain = DOMAINS[args.domain]
     chosen = {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset,
-              "learning_rate": DEMO_LEARNING_RATE,
-              "reference_learning_rate": DEMO_REFERENCE_LEARNING_RATE}  # fmt: skip
+              **demo_rates(from_public_model=args.init_from is not None)}  # fmt: skip
     if args.plan == "auto":
         chosen = _demo_auto_plan(args)
     if args.learning_rate is not None:
@@ -581,7 +580,12 @@ def _tracking_arg(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from strongroom.config import add_model_options
-    from strongroom.planning.demo_plan import DEMO_EPOCHS, DEMO_LEARNING_RATE, DEMO_SEQ_LEN
+    from strongroom.planning.demo_plan import (
+        DEMO_EPOCHS,
+        DEMO_INIT_LEARNING_RATE,
+        DEMO_LEARNING_RATE,
+        DEMO_SEQ_LEN,
+    )
     from strongroom.privacy.plan import PrivacyParams
     from strongroom.run_record.params import RecordsParams
 
@@ -623,8 +627,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--learning-rate",
         type=float,
         default=None,
-        help=f"Adam's rate (default: {DEMO_LEARNING_RATE:g}, tuned for the demo's plan on "
-        "generated records; with --plan auto the rate its law was fitted at)",
+        help=f"Adam's rate (default: {DEMO_LEARNING_RATE:g}, {DEMO_INIT_LEARNING_RATE:g} with "
+        "--init-from: tuned for the demo's plan on generated records; with --plan auto the rate "
+        "its law was fitted at)",
     )
     demo.add_argument(
         "--init-from",

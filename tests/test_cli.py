@@ -157,8 +157,9 @@ def test_demo_sequences_per_person_reaches_the_records_group(tmp_path, monkeypat
 
 
 def test_the_demo_plan_reaches_the_pipeline_and_auto_keeps_the_laws_rates(tmp_path, monkeypatch):
-    """The default demo's plan (planning/demo_plan.py: bytes, passes and both Adam rates) is what
-    the pipeline gets; --plan auto keeps TrainSettings' rates, the ones its law was fitted at."""
+    """The default demo's plan (planning/demo_plan.py: bytes, passes and both Adam rates, lower
+    ones from a public model) is what the pipeline gets; --plan auto keeps TrainSettings' rates,
+    the ones its law was fitted at."""
     from strongroom.planning import demo_plan as plan
     from strongroom.training.settings import TrainSettings
 
@@ -173,8 +174,11 @@ def test_the_demo_plan_reaches_the_pipeline_and_auto_keeps_the_laws_rates(tmp_pa
     assert main(["demo", "--workdir", str(tmp_path / "d")]) == 2
     assert main(["demo", "--plan", "auto", "--workdir", str(tmp_path / "a")]) == 2
     assert main(["demo", "--learning-rate", "0.01", "--workdir", str(tmp_path / "l")]) == 2
+    public = ["--init-from", "models:/pub/1"]  # stopped before the store is read
+    assert main(["demo", *public, "--workdir", str(tmp_path / "p")]) == 2
     default = TrainSettings().learning_rate
     assert seen[0] == (plan.DEMO_SEQ_LEN, plan.DEMO_EPOCHS, plan.DEMO_LEARNING_RATE,
                        plan.DEMO_REFERENCE_LEARNING_RATE)  # fmt: skip
     assert seen[1][0] == plan.DEMO_SEQ_LEN and seen[1][2:] == (default, default)
     assert seen[2][2:] == (0.01, plan.DEMO_REFERENCE_LEARNING_RATE)
+    assert seen[3][2:] == (plan.DEMO_INIT_LEARNING_RATE, plan.DEMO_INIT_REFERENCE_LEARNING_RATE)
