@@ -10,6 +10,7 @@ checkpoints through training/dp_sgd.py without it.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +101,10 @@ def build_parts(
     # Opacus' secure mode needs torchcsprng (no build for current torch): ours is in secure_rng.
     # PRV here only follows the run for the progress log; the epsilon reported at the end is the
     # mechanism's, under both accountants (privacy/mechanism.py).
-    engine = PrivacyEngine(accountant="prv", secure_mode=False)
+    with warnings.catch_warnings():
+        if settings.secure_rng:  # its "Secure RNG turned off" would be false: ours is on
+            warnings.filterwarnings("ignore", message="Secure RNG turned off", category=UserWarning)
+        engine = PrivacyEngine(accountant="prv", secure_mode=False)
     if world > 1:  # Opacus' DDP: per-rank clipping, noise added once (rank 0), gradients summed
         from opacus.distributed import DifferentiallyPrivateDistributedDataParallel as DPDDP
 

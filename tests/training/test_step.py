@@ -128,6 +128,19 @@ def test_default_secure_noise_and_sampling_have_the_right_law():
     assert stats.kstest(noise.numpy() / expected, "norm").pvalue > 1e-3  # Gaussian, not just std
 
 
+def test_opacus_secure_rng_warning_only_when_the_run_is_seeded():
+    """Opacus warns "Secure RNG turned off" because its own secure mode is off; ours draws from
+    the CSPRNG, so the warning would mislead a reader of the logs. A seeded run keeps it."""
+    import warnings
+
+    plan = _plan(40, 4)
+    for seed, expected in ((None, False), (3, True)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _parts(plan, seed=seed)
+        assert any("Secure RNG turned off" in str(w.message) for w in caught) is expected
+
+
 @pytest.mark.parametrize("clipping", CLIPPINGS)
 def test_default_secure_randomness_trains_within_the_plan(clipping):
     plan = _plan(40, 4)
