@@ -101,10 +101,7 @@ def reference_section(facts: Facts) -> str:
     return f"""
 ## What privacy cost (outside the guarantee, not DP)
 
-The same plan ({_fmt(r.steps)} steps of {_fmt(r.batch_size)} {p.unit_name}s, same model,
-initialisation and optimizer, same training and held-out {p.unit_name}s) was also trained
-**without** privacy: no clipping, no noise{_reference_rate(facts)}. That reference is never saved,
-registered or served; it exists to say what the guarantee costs in quality.
+{_reference_plan(facts)}
 
 | held-out | DP model (this version) | non-private reference |
 |---|---|---|
@@ -121,15 +118,25 @@ that (rounding limits, it does not bound, what they tell); where even that is to
 """
 
 
-def _reference_rate(facts: Facts) -> str:
-    """Adam's rate of the reference when it is not the DP run's (each at the rate that suits it:
-    without noise a lower one); nothing for records sealed before the rate was kept."""
-    rate, dp_rate = facts.reference.learning_rate, facts.train.learning_rate
+def _reference_plan(facts: Facts) -> str:
+    """What the reference shared with the DP run. Its Adam rate is named when the record keeps it
+    (each run at the rate that suits it: without noise a lower one); a record sealed before the
+    rate was kept gets the paragraph cards had then, word for word, so that its card still
+    verifies (release.checked_facts renders the cards of records without a card digest)."""
+    r, p = facts.reference, facts.privacy
+    rate, dp_rate = r.learning_rate, facts.train.learning_rate
     if rate is None:
-        return ", same learning rate"
-    if rate == dp_rate:
-        return f", same learning rate ({rate:g})"
-    return f", Adam at {rate:g} where DP-SGD used {dp_rate:g}"
+        return f"""The same plan ({_fmt(r.steps)} steps of {_fmt(r.batch_size)} {p.unit_name}s, same model,
+initialisation, optimizer and learning rate, same training and held-out {p.unit_name}s) was also
+trained **without** privacy: no clipping, no noise. That reference is never saved, registered or
+served; it exists to say what the guarantee costs in quality."""
+    same = f"same learning rate ({rate:g})" if rate == dp_rate else (
+        f"Adam at {rate:g} where DP-SGD used {dp_rate:g}"
+    )  # fmt: skip
+    return f"""The same plan ({_fmt(r.steps)} steps of {_fmt(r.batch_size)} {p.unit_name}s, same model,
+initialisation and optimizer, same training and held-out {p.unit_name}s) was also trained
+**without** privacy: no clipping, no noise, {same}. That reference is never saved, registered or
+served; it exists to say what the guarantee costs in quality."""
 
 
 def _percent(share: float | None) -> str:

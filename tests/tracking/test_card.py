@@ -37,3 +37,14 @@ def test_one_sequence_a_person_renders_the_card_as_before_several_state_the_cap(
     assert "sequences per patient: up to 4 of" in several and line not in several
     assert "one clip of norm C" in several
     assert "per token over all of a patient's sequences, mean over patients" in several
+
+
+def test_the_reference_rate_is_named_and_a_record_without_it_keeps_its_old_words():
+    older = render_card("m", GOOD.model_copy(update={"reference": REFERENCE}))
+    assert "same model, initialisation, optimizer and learning rate, same training" in older
+    own = REFERENCE.model_copy(update={"learning_rate": 0.006})
+    card = render_card("m", GOOD.model_copy(update={"reference": own}))
+    assert f"Adam at 0.006 where DP-SGD used {GOOD.train.learning_rate:g}" in card
+    same = REFERENCE.model_copy(update={"learning_rate": GOOD.train.learning_rate})
+    card = render_card("m", GOOD.model_copy(update={"reference": same}))
+    assert f"same learning rate ({GOOD.train.learning_rate:g})" in card
