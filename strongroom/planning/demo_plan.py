@@ -21,11 +21,10 @@ same people, so the two are compared at equal compute.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from strongroom.model.config import PRESETS
-from strongroom.planning.compute import flops_per_token
-from strongroom.planning.planner import Plan, make_plan
-from strongroom.privacy.plan import PrivacyParams, poisson_rate
+if TYPE_CHECKING:  # the CLI reads the constants below at start-up: models and planner load later
+    from strongroom.planning.planner import Plan
 
 DEFAULT_PRESET = "demo"
 DEMO_SEQ_LEN = 384  # bytes of a patient's history the demo trains on (records.max_seq_len)
@@ -58,6 +57,10 @@ def default_flops(
     units: int, *, batch_size: int, epochs: float = DEMO_EPOCHS, seq_len: int = DEMO_SEQ_LEN
 ) -> float:
     """FLOPs of the default demo plan on `units` training people."""
+    from strongroom.model.config import PRESETS
+    from strongroom.planning.compute import flops_per_token
+    from strongroom.privacy.plan import poisson_rate
+
     rate = poisson_rate(units, batch_size)
     steps = max(1, round(epochs / rate))
     cfg = PRESETS[DEFAULT_PRESET]
@@ -74,6 +77,9 @@ def demo_plan(
 ) -> Plan:
     """The planner's plan for a demo of `units` generated people at `epsilon`, on `seq_len`
     bytes a person, at the default plan's compute."""
+    from strongroom.planning.planner import make_plan
+    from strongroom.privacy.plan import PrivacyParams
+
     defaults = PrivacyParams()
     people = training_units(units, eval_fraction=eval_fraction, canaries=canaries)
     budget = default_flops(people, batch_size=defaults.batch_size, seq_len=seq_len)
