@@ -42,14 +42,16 @@ def _demo(args: argparse.Namespace) -> int:
     from strongroom.config import parse_groups
     from strongroom.console import logged_run
     from strongroom.local_run import new_run_dir, run_local, summarize
-    from strongroom.planning.demo_plan import demo_rates
+    from strongroom.planning.demo_plan import DEFAULT_PRESET, DEMO_EPOCHS, demo_rates
     from strongroom.run_record.params import ReleaseParams, RunParams
 
     domain = DOMAINS[args.domain]
-    chosen = {"epochs": args.epochs, "batch_size": args.batch_size, "preset": args.preset,
-              **demo_rates(from_public_model=args.init_from is not None)}  # fmt: skip
-    if args.plan == "auto":
+    if _demo_plan_kind(args) == "auto":
         chosen = _demo_auto_plan(args)
+    else:
+        chosen = {"epochs": args.epochs or DEMO_EPOCHS, "batch_size": args.batch_size,
+                  "preset": args.preset or DEFAULT_PRESET,
+                  **demo_rates(from_public_model=args.init_from is not None)}  # fmt: skip
     if args.learning_rate is not None:
         chosen["learning_rate"] = args.learning_rate
     # Checked before anything is written: every problem with the options at once.
@@ -99,13 +101,26 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if decision["passed"] else 3
 
 
+def _demo_plan_kind(args: argparse.Namespace) -> str:
+    """auto (the planner's) unless the plan is given: --plan fixed, any of --preset, --epochs
+    and --batch-size, or --init-from (a public model fixes the preset)."""
+    given = [name for name in ("preset", "epochs", "batch_size") if getattr(args, name) is not None]
+    if args.plan == "auto" and given:
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise StrongroomError(
+            f"--plan auto chooses the model, batch and passes: leave out {options}"
+        )
+    if args.plan is not None:
+        return args.plan
+    return "fixed" if given or args.init_from is not None else "auto"
+
+
 def _demo_auto_plan(args: argparse.Namespace) -> dict:
-    """The planner's model, batch and epochs for the demo, at the default plan's compute."""
-    from strongroom.planning.demo_plan import demo_plan
+    """The planner's model, batch, epochs and Adam rate for the demo, at the default plan's
+    compute."""
+    from strongroom.planning.demo_plan import demo_plan, demo_rates
     from strongroom.run_record.params import RecordsParams
 
-    if args.batch_size is not None:
-        raise StrongroomError("--plan auto chooses the batch size: leave out --batch-size")
     fields = RecordsParams.model_fields
     plan = demo_plan(
         args.units,
@@ -115,11 +130,13 @@ def _demo_auto_plan(args: argparse.Namespace) -> dict:
         seq_len=args.max_seq_len,
     )
     c = plan.chosen
+    rate = "the default" if c.learning_rate is None else f"{c.learning_rate:g}"
     print(f"planned: preset {c.preset}, batch {c.batch_size}, {c.steps} steps ({c.epochs:.2f} "
-          f"epochs), predicted held-out loss {c.predicted_loss:.3f}")  # fmt: skip
-    # the law was fitted at TrainSettings' default rates: the planned run keeps them
-    return {"epochs": c.epochs, "batch_size": c.batch_size, "preset": c.preset,
-            **dict.fromkeys(RATES)}  # fmt: skip
+          f"epochs), Adam {rate}, predicted held-out loss {c.predicted_loss:.3f}")  # fmt: skip
+    # The law plans the DP rate for runs from scratch; a fine-tune keeps the demo's lower rates,
+    # and the non-private reference its own (plain Adam's best does not follow DP's).
+    rates = demo_rates(from_public_model=args.init_from is not None, planned=c.learning_rate)
+    return {"epochs": round(c.epochs, 6), "batch_size": c.batch_size, "preset": c.preset, **rates}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -596,20 +613,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--domain", choices=sorted(DOMAINS), default="hospital")
     demo.add_argument("--units", type=int, default=2000, help="people (patients, customers)")
     demo.add_argument("--epsilon", type=float, default=4.0, help="target epsilon (per person)")
-    demo.add_argument("--epochs", type=float, default=DEMO_EPOCHS, help="passes over the patients")
+    fixed = f"the fixed plan's {DEMO_EPOCHS:g} passes, batch {PrivacyParams().batch_size}, 'demo'"
     demo.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help=f"expected (Poisson) batch of people (default: {PrivacyParams().batch_size})",
+        "--epochs", type=float, help=f"passes over the people (default: planned; {fixed})"
     )
-    demo.add_argument("--preset", default="demo", help="model preset")
+    demo.add_argument(
+        "--batch-size", type=int, help="expected (Poisson) batch of people (default: planned)"
+    )
+    demo.add_argument("--preset", help="model preset (default: planned)")
     demo.add_argument(
         "--plan",
-        choices=("default", "auto"),
-        default="default",
-        help="auto: model, batch and epochs from the planner (`strongroom plan`) for these "
-        "people and epsilon at the default plan's compute (replaces --preset and --epochs)",
+        choices=("auto", "fixed"),
+        help="auto (the default): model, batch, passes and Adam's rate from the planner "
+        "(`strongroom plan`) for these people and epsilon, at the fixed plan's compute; fixed: "
+        f"{fixed} preset, hand-tuned, which --preset, --epochs, --batch-size or --init-from "
+        "also choose",
     )
     demo.add_argument(
         "--seed",
@@ -627,9 +645,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--learning-rate",
         type=float,
         default=None,
-        help=f"Adam's rate (default: {DEMO_LEARNING_RATE:g}, {DEMO_INIT_LEARNING_RATE:g} with "
-        "--init-from: tuned for the demo's plan on generated records; with --plan auto the rate "
-        "its law was fitted at)",
+        help="Adam's rate (default: the planner's; the fixed plan's "
+        f"{DEMO_LEARNING_RATE:g}, {DEMO_INIT_LEARNING_RATE:g} with --init-from, tuned on "
+        "generated records)",
     )
     demo.add_argument(
         "--init-from",

@@ -116,7 +116,7 @@ def test_demo_plan_auto_reaches_the_privacy_and_training_groups(tmp_path, monkey
 
 def test_demo_plan_auto_refuses_a_batch_size_before_anything_is_written(tmp_path, capsys):
     argv = ["demo", "--plan", "auto", "--batch-size", "8", "--workdir", str(tmp_path / "runs")]
-    assert main(argv) == 2 and "--plan auto chooses the batch size" in capsys.readouterr().err
+    assert main(argv) == 2 and "leave out --batch-size" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
 
 
@@ -156,29 +156,33 @@ def test_demo_sequences_per_person_reaches_the_records_group(tmp_path, monkeypat
     assert not (tmp_path / "r").exists()
 
 
-def test_the_demo_plan_reaches_the_pipeline_and_auto_keeps_the_laws_rates(tmp_path, monkeypatch):
-    """The default demo's plan (planning/demo_plan.py: bytes, passes and both Adam rates, lower
-    ones from a public model) is what the pipeline gets; --plan auto keeps TrainSettings' rates,
-    the ones its law was fitted at."""
+def test_the_demo_plans_by_default_and_a_given_plan_is_the_fixed_one(tmp_path, monkeypatch):
+    """By default the demo runs the planner's plan (model, batch, passes, DP rate) at the fixed
+    plan's compute, with the reference rate tuned for it; --plan fixed, --preset / --epochs /
+    --batch-size or --init-from give the fixed plan (planning/demo_plan.py: bytes, passes and
+    both Adam rates, lower ones from a public model)."""
     from strongroom.planning import demo_plan as plan
-    from strongroom.training.settings import TrainSettings
 
     seen = []
 
     def stop(params, run_dir):
-        seen.append((params.records.max_seq_len, params.privacy.epochs,
+        seen.append((params.training.model_preset, params.privacy.batch_size,
+                     params.records.max_seq_len, params.privacy.epochs,
                      params.training.learning_rate, params.training.reference_rate))  # fmt: skip
         raise StrongroomError("stopped")
 
     monkeypatch.setattr("strongroom.local_run.run_local", stop)
-    assert main(["demo", "--workdir", str(tmp_path / "d")]) == 2
-    assert main(["demo", "--plan", "auto", "--workdir", str(tmp_path / "a")]) == 2
-    assert main(["demo", "--learning-rate", "0.01", "--workdir", str(tmp_path / "l")]) == 2
-    public = ["--init-from", "models:/pub/1"]  # stopped before the store is read
-    assert main(["demo", *public, "--workdir", str(tmp_path / "p")]) == 2
-    default = TrainSettings().learning_rate
-    assert seen[0] == (plan.DEMO_SEQ_LEN, plan.DEMO_EPOCHS, plan.DEMO_LEARNING_RATE,
-                       plan.DEMO_REFERENCE_LEARNING_RATE)  # fmt: skip
-    assert seen[1][0] == plan.DEMO_SEQ_LEN and seen[1][2:] == (default, default)
-    assert seen[2][2:] == (0.01, plan.DEMO_REFERENCE_LEARNING_RATE)
-    assert seen[3][2:] == (plan.DEMO_INIT_LEARNING_RATE, plan.DEMO_INIT_REFERENCE_LEARNING_RATE)
+    for n, extra in enumerate([[], ["--plan", "fixed"], ["--learning-rate", "0.01"],
+                               ["--init-from", "models:/pub/1"], ["--epochs", "1"]]):  # fmt: skip
+        assert main(["demo", *extra, "--workdir", str(tmp_path / str(n))]) == 2
+    planned = plan.demo_plan(2000, epsilon=4.0, eval_fraction=0.1, canaries=128).chosen
+    assert planned.learning_rate is not None  # the packaged law has a rate rule
+    assert seen[0] == (planned.preset, planned.batch_size, plan.DEMO_SEQ_LEN,
+                       round(planned.epochs, 6), planned.learning_rate,
+                       plan.DEMO_PLANNED_REFERENCE_LEARNING_RATE)  # fmt: skip
+    fixed = ("demo", 64, plan.DEMO_SEQ_LEN, plan.DEMO_EPOCHS)
+    assert seen[1] == (*fixed, plan.DEMO_LEARNING_RATE, plan.DEMO_REFERENCE_LEARNING_RATE)
+    assert seen[2][:2] == seen[0][:2]
+    assert seen[2][4:] == (0.01, plan.DEMO_PLANNED_REFERENCE_LEARNING_RATE)
+    assert seen[3] == (*fixed, plan.DEMO_INIT_LEARNING_RATE, plan.DEMO_INIT_REFERENCE_LEARNING_RATE)
+    assert seen[4][:4] == ("demo", 64, plan.DEMO_SEQ_LEN, 1.0)

@@ -4,7 +4,8 @@ A candidate is a model preset, an expected Poisson batch B (powers of 2 up to th
 people) and a step count S whose FLOPs fit the budget. The sampling rate is the one the run
 will use (`poisson_rate`), so steps and epochs of a written plan give back the same S. Sigma
 comes from the RDP accountant (rdp.py), once per (rate, steps) pair: it does not depend on the
-model, so five presets cost one calibration.
+model, so five presets cost one calibration. Adam's rate comes from the law's rate rule: the
+law predicts each plan at the rate that suits its steps.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Candidate:
     flops: float  # training FLOPs without the DP overhead
     predicted_loss: float
     extrapolated: bool  # model size outside the law's fitted range
+    learning_rate: float | None = None  # Adam's, from the law's rate rule; None: the default
 
     @property
     def noise_batch_ratio(self) -> float:
@@ -100,7 +102,8 @@ def candidates(
     s = np.array([r[3] for r in rows], dtype=np.float64)
     b = np.array([r[1] for r in rows], dtype=np.float64)
     noise = np.array([sigma_of[(r[2], r[3])] for r in rows])
-    loss = law.predict(p, s, b, noise)
+    with np.errstate(over="ignore", divide="ignore"):  # an infinite sigma: infinite loss, dropped
+        loss = law.predict(p, s, b, noise)
     return [
         Candidate(
             preset=name,
@@ -113,6 +116,7 @@ def candidates(
             flops=flops,
             predicted_loss=float(pred),
             extrapolated=not law.in_range(params[name]),
+            learning_rate=None if law.learning_rate is None else law.learning_rate.rate(steps),
         )
         for (name, batch, rate, steps, flops), sig, pred in zip(
             rows, noise.tolist(), loss, strict=True

@@ -123,7 +123,7 @@ def table(plan: Plan, rows: int = 10) -> str:
     """The ranked candidates, best first; the chosen one marked with '*'."""
     head = (
         "  rank preset             params  batch  steps epochs   sigma  sigma/B  noise/sig "
-        "tok/param    FLOPs  pred.loss"
+        "tok/param    FLOPs    Adam  pred.loss"
     )
     share = plan.chosen.flops / plan.budget_flops
     lines = [
@@ -140,9 +140,15 @@ def table(plan: Plan, rows: int = 10) -> str:
             f"{mark}{rank:>5} {c.preset:<14} {c.params:>10,} {c.batch_size:>6} {c.steps:>6} "
             f"{c.epochs:>6.2f} {c.noise_multiplier:>7.3f} {c.noise_batch_ratio:>8.4f} "
             f"{c.noise_to_signal:>10.3g} {c.tokens_per_parameter(plan.seq_len):>9.3g} "
-            f"{c.flops:>8.2e} {c.predicted_loss:>9.3f}{' (extrap.)' if c.extrapolated else ''}"
+            f"{c.flops:>8.2e} {_rate(c):>7} {c.predicted_loss:>9.3f}"
+            f"{' (extrap.)' if c.extrapolated else ''}"
         )
     return "\n".join(lines)
+
+
+def _rate(c: Candidate) -> str:
+    """Adam's planned rate; 'default' when the law has no rate rule (TrainSettings' then)."""
+    return "default" if c.learning_rate is None else f"{c.learning_rate:g}"
 
 
 def to_config(plan: Plan, *, records_path: str, max_grad_norm: float = DEFAULT_MAX_GRAD_NORM):
@@ -162,7 +168,10 @@ def to_config(plan: Plan, *, records_path: str, max_grad_norm: float = DEFAULT_M
             "batch_size": c.batch_size,
             "epochs": round(c.epochs, 6),  # steps x rate; round(epochs / rate) gives back steps
         },
-        "training": {"model_preset": c.preset},
+        "training": {
+            "model_preset": c.preset,
+            **({} if c.learning_rate is None else {"learning_rate": c.learning_rate}),
+        },
     }
     return groups
 
@@ -180,7 +189,7 @@ def config_text(
         f"{plan.units:,} people, epsilon {plan.epsilon:g}, delta {plan.delta:g}, "
         f"budget {plan.budget_flops:.3g} FLOPs.",
         f"# Planned: {c.steps} steps, sigma ~{c.noise_multiplier:.3f} by RDP (the run calibrates "
-        "its own, never larger), predicted held-out loss "
+        f"its own, never larger), Adam {_rate(c)}, predicted held-out loss "
         f"{c.predicted_loss:.3f} ({plan.law.provenance.get('units', 'law units')}).",
         "# Edit records.path (and contract, key_file, release ...) for your site.",
     ]
@@ -195,6 +204,7 @@ def noise_batch_summary(plan: Plan) -> dict[str, Any]:
         "epochs": c.epochs, "noise_multiplier": c.noise_multiplier,
         "noise_batch_ratio": c.noise_batch_ratio, "noise_to_signal": c.noise_to_signal,
         "tokens_per_parameter": c.tokens_per_parameter(plan.seq_len), "flops": c.flops,
-        "predicted_loss": c.predicted_loss, "runnable": plan.runnable,
+        "predicted_loss": c.predicted_loss, "learning_rate": c.learning_rate,
+        "runnable": plan.runnable,
         "sigma_is_finite": math.isfinite(c.noise_multiplier),
     }  # fmt: skip
