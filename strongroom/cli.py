@@ -258,7 +258,15 @@ def _plan_fit(args: argparse.Namespace) -> int:
     law = fit(read_runs(args.fit), sources=args.fit)
     path = law.save(args.law or LAW_FILE)
     shown = ", ".join(f"{name} {getattr(law, name):.4g}" for name in ("E", "A", "D", "beta"))
-    print(f"fitted on {law.provenance['runs']} runs (rmse {law.provenance['rmse']}): {shown}")
+    fitted = law.provenance
+    print(f"fitted on {fitted['runs']} runs, {fitted['shapes']} shapes at their best rate "
+          f"(rmse {fitted['rmse']}): {shown}")  # fmt: skip
+    rule = law.learning_rate
+    if rule is None:
+        print("one Adam rate in the runs: plans keep TrainSettings' rate")
+    else:
+        print(f"Adam's rate planned as {rule.coef:.4g} * steps^-{rule.exponent:.3g} within "
+              f"[{rule.low:g}, {rule.high:g}]")  # fmt: skip
     print(f"wrote {path}")
     return 0
 

@@ -64,3 +64,23 @@ def test_one_tried_rate_or_one_step_count_teaches_no_rule():
     assert fit_rate_rule(runs[:1] * 2, [0.01, 0.03]) is None
     assert fit_rate_rule(runs, [0.01, 0.03]) == RateRule(coef=0.01, exponent=0.0, low=0.01,
                                                          high=0.03)  # fmt: skip
+
+
+def test_the_packaged_law_is_what_its_stored_sweep_refits_to(tmp_path, capsys):
+    """`strongroom plan --fit` on the runs law.json names as its source gives law.json back:
+    the coefficients shipped are the sweep's, not edited by hand."""
+    from pathlib import Path
+
+    from strongroom.cli import main
+    from strongroom.planning.law import LAW_FILE, load_law
+
+    packaged = load_law(LAW_FILE)
+    (source,) = packaged.provenance["sources"]
+    root = Path(__file__).parents[2]
+    out = tmp_path / "law.json"
+    assert main(["plan", "--fit", str(root / source), "--law", str(out)]) == 0
+    refitted = load_law(out)
+    assert refitted.learning_rate == packaged.learning_rate
+    for name in ("E", "A", "D", "beta", "b_noise", "k"):
+        assert getattr(refitted, name) == pytest.approx(getattr(packaged, name), rel=1e-6, abs=1e-9)
+    assert "Adam's rate planned as" in capsys.readouterr().out
