@@ -22,7 +22,7 @@ REFERENCE_HELP = (
 )
 
 
-def _check_demo_size(units: int, batch_size: int) -> None:
+def _check_demo_size(units: int, batch_size: int, *, planned: bool) -> None:
     """Fail before anything is written when training could not start: four stages in, it needs
     2+ training people and no fewer than one batch. The held-out share is drawn per person, so
     the expected count is rounded down."""
@@ -31,10 +31,14 @@ def _check_demo_size(units: int, batch_size: int) -> None:
     eval_fraction = RecordsParams.model_fields["eval_fraction"].default
     training = math.floor(units * (1 - eval_fraction))
     if training < 2 or training < batch_size:
+        batch, fix = (
+            (f"the planned batch of {batch_size}", "raise --units or give a smaller --batch-size")
+            if planned
+            else (f"--batch-size {batch_size}", "raise --units or lower --batch-size")
+        )
         raise StrongroomError(
             f"--units {units} leaves about {training} people for training (the rest held out "
-            f"for evaluation): need at least 2 and at least --batch-size {batch_size}; "
-            "raise --units or lower --batch-size"
+            f"for evaluation): need at least 2 and at least {batch}; {fix}"
         )
 
 
@@ -46,7 +50,8 @@ def _demo(args: argparse.Namespace) -> int:
     from strongroom.run_record.params import ReleaseParams, RunParams
 
     domain = DOMAINS[args.domain]
-    if _demo_plan_kind(args) == "auto":
+    planned = _demo_plan_kind(args) == "auto"
+    if planned:
         chosen = _demo_auto_plan(args)
     else:
         chosen = {"epochs": args.epochs or DEMO_EPOCHS, "batch_size": args.batch_size,
@@ -81,7 +86,7 @@ def _demo(args: argparse.Namespace) -> int:
     )
     privacy, training = checked["privacy"], checked["training"]
     records_group = checked["records"]
-    _check_demo_size(args.units, privacy.batch_size)  # type: ignore[attr-defined]
+    _check_demo_size(args.units, privacy.batch_size, planned=planned)  # type: ignore[attr-defined]
     run_dir = new_run_dir(args.workdir)
     print(
         f"strongroom demo: {args.units} synthetic {domain.unit_noun}, target epsilon {args.epsilon}"

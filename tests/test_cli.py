@@ -8,6 +8,20 @@ from strongroom.cli import main
 from strongroom.errors import StrongroomError
 
 
+@pytest.fixture
+def handed(monkeypatch) -> list:
+    """The RunParams that `demo` and `run` hand the pipeline, one per call. The pipeline itself
+    is stopped there (it is not what these tests are about), so every such call exits 2."""
+    seen: list = []
+
+    def stop(params, run_dir):
+        seen.append(params)
+        raise StrongroomError("stopped")
+
+    monkeypatch.setattr("strongroom.local_run.run_local", stop)
+    return seen
+
+
 def test_validate_command_prints_counts_and_writes_reports(demo_csv, tmp_path, capsys):
     assert main(["validate", str(demo_csv), "--out", str(tmp_path)]) == 0
     counts = json.loads(capsys.readouterr().out)
@@ -45,25 +59,19 @@ def test_plan_answers_at_the_largest_accepted_epsilon(capsys):
 
 
 def test_demo_with_5_units_exits_2_before_creating_the_workdir(tmp_path, capsys):
-    assert main(["demo", "--units", "5", "--workdir", str(tmp_path / "runs")]) == 2
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and "--units 5" in error and "--batch-size 64" in error
-    assert not (tmp_path / "runs").exists()
+    for plan, batch in (("fixed", "--batch-size 64"), ("auto", "the planned batch of")):
+        argv = ["demo", "--units", "5", "--plan", plan, "--workdir", str(tmp_path / "runs")]
+        assert main(argv) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and "--units 5" in error and batch in error
+        assert not (tmp_path / "runs").exists()
 
 
-def test_demo_batch_size_reaches_the_privacy_group(tmp_path, monkeypatch):
-    seen = {}
-
-    def stop(params, run_dir):  # the whole pipeline is not what this test is about
-        seen["batch_size"] = params.privacy.batch_size
-        raise StrongroomError("stopped")
-
-    monkeypatch.setattr("strongroom.local_run.run_local", stop)
+def test_demo_batch_size_reaches_the_privacy_group(tmp_path, handed):
     argv = ["demo", "--units", "50", "--batch-size", "8", "--workdir", str(tmp_path / "runs")]
-    assert main(argv) == 2 and seen == {"batch_size": 8}
-    seen.clear()
+    assert main(argv) == 2 and [p.privacy.batch_size for p in handed] == [8]
     assert main([*argv[:3], "--batch-size", "46", *argv[-2:]]) == 2  # 45 training people
-    assert seen == {}  # refused before the pipeline
+    assert len(handed) == 1  # refused before the pipeline
     assert main(["demo", "--batch-size", "0", "--workdir", str(tmp_path / "r")]) == 2
 
 
@@ -98,20 +106,15 @@ def test_plan_with_compute_refuses_a_batch_size_it_would_choose(capsys):
     assert main(argv) == 2 and "chooses" in capsys.readouterr().err
 
 
-def test_demo_plan_auto_reaches_the_privacy_and_training_groups(tmp_path, monkeypatch):
+def test_demo_plan_auto_reaches_the_privacy_and_training_groups(tmp_path, handed):
     from strongroom.planning.demo_plan import demo_plan
 
-    seen = {}
-
-    def stop(params, run_dir):
-        seen.update(preset=params.training.model_preset, batch=params.privacy.batch_size)
-        raise StrongroomError("stopped")
-
-    monkeypatch.setattr("strongroom.local_run.run_local", stop)
     argv = ["demo", "--plan", "auto", "--workdir", str(tmp_path / "runs")]
     assert main(argv) == 2
     chosen = demo_plan(2000, epsilon=4.0, eval_fraction=0.1, canaries=128).chosen
-    assert seen == {"preset": chosen.preset, "batch": chosen.batch_size}
+    (params,) = handed
+    assert (params.training.model_preset, params.privacy.batch_size) == (chosen.preset,
+                                                                        chosen.batch_size)  # fmt: skip
 
 
 def test_demo_plan_auto_refuses_a_batch_size_before_anything_is_written(tmp_path, capsys):
@@ -120,61 +123,41 @@ def test_demo_plan_auto_refuses_a_batch_size_before_anything_is_written(tmp_path
     assert not (tmp_path / "runs").exists()
 
 
-def test_reference_flags_reach_the_training_group_of_demo_and_run(tmp_path, monkeypatch, capsys):
-    seen = []
-
-    def stop(params, run_dir):  # what is handed to the pipeline, not the pipeline itself
-        seen.append(params.training.reference)
-        raise StrongroomError("stopped")
-
-    monkeypatch.setattr("strongroom.local_run.run_local", stop)
+def test_reference_flags_reach_the_training_group_of_demo_and_run(tmp_path, handed, capsys):
     demo = ["demo", "--units", "50", "--batch-size", "8", "--workdir", str(tmp_path / "d")]
     assert main(demo) == 2 and main([*demo, "--no-reference"]) == 2  # the demo's default: on
     config = tmp_path / "run.yaml"
     config.write_text("records: {path: x.csv}\ntraining: {reference: true}\n")
     run = ["run", str(config), "--workdir", str(tmp_path / "r")]
     assert main(run) == 2 and main([*run, "--no-reference"]) == 2
-    assert seen == [True, False, True, False]
+    assert [params.training.reference for params in handed] == [True, False, True, False]
     assert main(["run", "--resume", str(tmp_path), "--reference"]) == 2
     assert "leave out --reference" in capsys.readouterr().err
 
 
-def test_demo_sequences_per_person_reaches_the_records_group(tmp_path, monkeypatch, capsys):
-    seen = {}
-
-    def stop(params, run_dir):  # the whole pipeline is not what this test is about
-        seen["sequences_per_person"] = params.records.sequences_per_person
-        raise StrongroomError("stopped")
-
-    monkeypatch.setattr("strongroom.local_run.run_local", stop)
+def test_demo_sequences_per_person_reaches_the_records_group(tmp_path, handed, capsys):
     argv = ["demo", "--units", "50", "--batch-size", "8", "--workdir", str(tmp_path / "runs")]
-    assert main([*argv, "--sequences-per-person", "4"]) == 2 and seen == {"sequences_per_person": 4}
-    seen.clear()
+    assert main([*argv, "--sequences-per-person", "4"]) == 2
+    assert [params.records.sequences_per_person for params in handed] == [4]
     bad = ["demo", "--sequences-per-person", "0", "--workdir", str(tmp_path / "r")]
-    assert main(bad) == 2 and seen == {}
+    assert main(bad) == 2 and len(handed) == 1
     assert "records.sequences_per_person" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 
-def test_the_demo_plans_by_default_and_a_given_plan_is_the_fixed_one(tmp_path, monkeypatch):
+def test_the_demo_plans_by_default_and_a_given_plan_is_the_fixed_one(tmp_path, handed):
     """By default the demo runs the planner's plan (model, batch, passes, DP rate) at the fixed
     plan's compute, with the reference rate tuned for it; --plan fixed, --preset / --epochs /
     --batch-size or --init-from give the fixed plan (planning/demo_plan.py: bytes, passes and
     both Adam rates, lower ones from a public model)."""
     from strongroom.planning import demo_plan as plan
 
-    seen = []
-
-    def stop(params, run_dir):
-        seen.append((params.training.model_preset, params.privacy.batch_size,
-                     params.records.max_seq_len, params.privacy.epochs,
-                     params.training.learning_rate, params.training.reference_rate))  # fmt: skip
-        raise StrongroomError("stopped")
-
-    monkeypatch.setattr("strongroom.local_run.run_local", stop)
     for n, extra in enumerate([[], ["--plan", "fixed"], ["--learning-rate", "0.01"],
                                ["--init-from", "models:/pub/1"], ["--epochs", "1"]]):  # fmt: skip
         assert main(["demo", *extra, "--workdir", str(tmp_path / str(n))]) == 2
+    seen = [(p.training.model_preset, p.privacy.batch_size, p.records.max_seq_len,
+             p.privacy.epochs, p.training.learning_rate, p.training.reference_rate)
+            for p in handed]  # fmt: skip
     planned = plan.demo_plan(2000, epsilon=4.0, eval_fraction=0.1, canaries=128).chosen
     assert planned.learning_rate is not None  # the packaged law has a rate rule
     assert seen[0] == (planned.preset, planned.batch_size, plan.DEMO_SEQ_LEN,
