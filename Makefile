@@ -47,7 +47,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 test: lint $(TOOLS_STAMP) system
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 # The CPU image (every task) and the CUDA image (train on GPU nodes), from the repository root.
 images:

@@ -162,7 +162,10 @@ def _clipped_sum(parts, batch: torch.Tensor, clip: float) -> torch.Tensor:
 
 def test_one_person_moves_the_clipped_sum_by_at_most_c_under_bf16_autocast():
     """||S(D + x) - S(D)|| / C at physical batch 512 (the largest allowed) of identical people,
-    every one clipped: bf16 clipping measured 1.46 here; the bound needs <= 1 (+ rounding)."""
+    every one clipped: bf16 clipping measured 1.46 here; the bound needs <= 1 (+ rounding).
+    Rounding: both sums are float32 over 512 aligned gradients of norm C, so each is ~512 C and
+    rounds at about 2^-24 of that per addition; one CPU measured 1 + 5.8e-5, another 1 + <1e-5.
+    1e-4 allows that and still fails bf16 (0.46 over) by four orders of magnitude."""
     clip = 1e-3  # far below every person's gradient norm: all clipped
     params = PrivacyParams(delta=1e-3, batch_size=512, epochs=1.0, max_grad_norm=clip)
     plan = make_plan(params, units=512, privacy_unit="patient")
@@ -175,5 +178,5 @@ def test_one_person_moves_the_clipped_sum_by_at_most_c_under_bf16_autocast():
     without_x = _clipped_sum(parts, tokens[:511], clip)
     assert bool((parts.model.per_sample_gradient_norms > clip).all())
     sensitivity = float((with_x - without_x).norm()) / clip
-    assert sensitivity <= 1 + 1e-5, sensitivity
+    assert sensitivity <= 1 + 1e-4, sensitivity
     assert sensitivity >= 1 - 1e-3  # and the person did count
