@@ -109,9 +109,9 @@ def test_plan_with_compute_refuses_a_batch_size_it_would_choose(capsys):
 def test_demo_plan_auto_reaches_the_privacy_and_training_groups(tmp_path, handed):
     from strongroom.planning.demo_plan import demo_plan
 
-    argv = ["demo", "--plan", "auto", "--workdir", str(tmp_path / "runs")]
+    argv = ["demo", "--plan", "auto", "--units", "300", "--workdir", str(tmp_path / "runs")]
     assert main(argv) == 2
-    chosen = demo_plan(2000, epsilon=4.0, eval_fraction=0.1, canaries=128).chosen
+    chosen = demo_plan(300, epsilon=4.0, eval_fraction=0.1, canaries=128).chosen
     (params,) = handed
     assert (params.training.model_preset, params.privacy.batch_size) == (chosen.preset,
                                                                         chosen.batch_size)  # fmt: skip
@@ -154,11 +154,11 @@ def test_the_demo_plans_by_default_and_a_given_plan_is_the_fixed_one(tmp_path, h
 
     for n, extra in enumerate([[], ["--plan", "fixed"], ["--learning-rate", "0.01"],
                                ["--init-from", "models:/pub/1"], ["--epochs", "1"]]):  # fmt: skip
-        assert main(["demo", *extra, "--workdir", str(tmp_path / str(n))]) == 2
+        assert main(["demo", "--units", "300", *extra, "--workdir", str(tmp_path / str(n))]) == 2
     seen = [(p.training.model_preset, p.privacy.batch_size, p.records.max_seq_len,
              p.privacy.epochs, p.training.learning_rate, p.training.reference_rate)
             for p in handed]  # fmt: skip
-    planned = plan.demo_plan(2000, epsilon=4.0, eval_fraction=0.1, canaries=128).chosen
+    planned = plan.demo_plan(300, epsilon=4.0, eval_fraction=0.1, canaries=128).chosen
     assert planned.learning_rate is not None  # the packaged law has a rate rule
     assert seen[0] == (planned.preset, planned.batch_size, plan.DEMO_SEQ_LEN,
                        round(planned.epochs, 6), planned.learning_rate,
