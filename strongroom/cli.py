@@ -54,8 +54,9 @@ def _demo(args: argparse.Namespace) -> int:
     if planned:
         chosen = _demo_auto_plan(args)
     else:
-        chosen = {"epochs": args.epochs or DEMO_EPOCHS, "batch_size": args.batch_size,
-                  "preset": args.preset or DEFAULT_PRESET,
+        chosen = {"epochs": DEMO_EPOCHS if args.epochs is None else args.epochs,
+                  "batch_size": args.batch_size,
+                  "preset": DEFAULT_PRESET if args.preset is None else args.preset,
                   **demo_rates(from_public_model=args.init_from is not None)}  # fmt: skip
     if args.learning_rate is not None:
         chosen["learning_rate"] = args.learning_rate
@@ -124,6 +125,7 @@ def _demo_auto_plan(args: argparse.Namespace) -> dict:
     """The planner's model, batch, epochs and Adam rate for the demo, at the default plan's
     compute."""
     from strongroom.planning.demo_plan import demo_plan, demo_rates
+    from strongroom.planning.planner import rate_label
     from strongroom.run_record.params import RecordsParams
 
     fields = RecordsParams.model_fields
@@ -135,9 +137,8 @@ def _demo_auto_plan(args: argparse.Namespace) -> dict:
         seq_len=args.max_seq_len,
     )
     c = plan.chosen
-    rate = "the default" if c.learning_rate is None else f"{c.learning_rate:g}"
     print(f"planned: preset {c.preset}, batch {c.batch_size}, {c.steps} steps ({c.epochs:.2f} "
-          f"epochs), Adam {rate}, predicted held-out loss {c.predicted_loss:.3f}")  # fmt: skip
+          f"epochs), Adam {rate_label(c)}, predicted held-out loss {c.predicted_loss:.3f}")  # fmt: skip
     # The law plans the DP rate for runs from scratch; a fine-tune keeps the demo's lower rates,
     # and the non-private reference its own (plain Adam's best does not follow DP's).
     rates = demo_rates(from_public_model=args.init_from is not None, planned=c.learning_rate)

@@ -140,13 +140,13 @@ def table(plan: Plan, rows: int = 10) -> str:
             f"{mark}{rank:>5} {c.preset:<14} {c.params:>10,} {c.batch_size:>6} {c.steps:>6} "
             f"{c.epochs:>6.2f} {c.noise_multiplier:>7.3f} {c.noise_batch_ratio:>8.4f} "
             f"{c.noise_to_signal:>10.3g} {c.tokens_per_parameter(plan.seq_len):>9.3g} "
-            f"{c.flops:>8.2e} {_rate(c):>7} {c.predicted_loss:>9.3f}"
+            f"{c.flops:>8.2e} {rate_label(c):>7} {c.predicted_loss:>9.3f}"
             f"{' (extrap.)' if c.extrapolated else ''}"
         )
     return "\n".join(lines)
 
 
-def _rate(c: Candidate) -> str:
+def rate_label(c: Candidate) -> str:
     """Adam's planned rate; 'default' when the law has no rate rule (TrainSettings' then)."""
     return "default" if c.learning_rate is None else f"{c.learning_rate:g}"
 
@@ -189,7 +189,7 @@ def config_text(
         f"{plan.units:,} people, epsilon {plan.epsilon:g}, delta {plan.delta:g}, "
         f"budget {plan.budget_flops:.3g} FLOPs.",
         f"# Planned: {c.steps} steps, sigma ~{c.noise_multiplier:.3f} by RDP (the run calibrates "
-        f"its own, never larger), Adam {_rate(c)}, predicted held-out loss "
+        f"its own, never larger), Adam {rate_label(c)}, predicted held-out loss "
         f"{c.predicted_loss:.3f} ({plan.law.provenance.get('units', 'law units')}).",
         "# Edit records.path (and contract, key_file, release ...) for your site.",
     ]
